@@ -1,0 +1,335 @@
+// Package policies turns a cell and the user's options into the cell's Spec.
+// Each hermeticity rule is a policy with a stable id; every policy records a
+// Decision (id, effect, one-line reason) so a report says what each cell got
+// and why. Plan is pure: the same inputs give the same Spec.
+package policies
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/probe"
+)
+
+// Policy ids: stable, documented in docs/policies.md.
+const (
+	IDImage       = "image-pinned"
+	IDEnv         = "env"
+	IDCgo         = "cgo"
+	IDCToolchain  = "c-toolchain"
+	IDSource      = "source-readonly"
+	IDTmpfs       = "tmp-exec-tmpfs"
+	IDCaches      = "caches-per-cell"
+	IDRootfs      = "rootfs-readonly"
+	IDPrivileges  = "least-privilege"
+	IDPtrace      = "ptrace"
+	IDNetwork     = "network"
+	IDModules     = "modules-verified"
+	IDRace        = "race"
+	IDGoVersion   = "go-version"
+	IDEmulation   = "emulation"
+	IDProbe       = "env-probe"
+	IDDepsEnv     = "deps-env"
+	IDCellTimeout = "cell-timeout"
+)
+
+// Mount points inside every cell.
+const (
+	SrcDir      = "/src"
+	TmpDir      = "/tmp"
+	GoCacheDir  = "/cache/go-build"
+	ModCacheDir = "/cache/gomod"
+	CABundleAt  = "/etc/parity/ca-certificates.crt"
+)
+
+// Plan returns the Spec of one cell. An error means the cell cannot be
+// planned at all (bad pin); a cell that is planned but cannot run (toolchain
+// too old) has Spec.NotRunnable set instead, so it still shows in the report.
+func Plan(cell matrix.Cell, pins matrix.Pins, opt Options, rt Traits) (job.Spec, error) {
+	opt = opt.withDefaults()
+	pin, ref, err := pins.Lookup(cell)
+	if err != nil {
+		return job.Spec{}, err
+	}
+	p := planner{cell: cell, opt: opt, rt: rt, spec: job.Spec{
+		Cell:     cell,
+		Image:    ref.String(),
+		Platform: cell.Platform(),
+		Workdir:  SrcDir,
+		User:     opt.User,
+		Timeout:  opt.CellTimeout,
+	}}
+	p.decide(IDImage, "pinned", "%s, %s selected from the index at run time (pin for go%s/%s)", shortRef(ref), cell.Platform(), pin.Go, pin.Libc)
+	p.goVersion()
+	p.emulation()
+	cgo := p.cgo()
+	race := p.race(cgo)
+	p.env(cgo)
+	p.filesystem()
+	p.privileges()
+	p.steps(cgo, race)
+	if opt.CellTimeout > 0 {
+		p.decide(IDCellTimeout, opt.CellTimeout.String(), "the cell is stopped and reported as timed out after %s", opt.CellTimeout)
+	}
+	slices.Sort(p.spec.Env)
+	return p.spec, nil
+}
+
+type planner struct {
+	cell matrix.Cell
+	opt  Options
+	rt   Traits
+	spec job.Spec
+}
+
+func (p *planner) decide(id, effect, format string, args ...any) {
+	p.spec.Decisions = append(p.spec.Decisions, job.Decision{Policy: id, Effect: effect, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (p *planner) emulated() bool {
+	return p.rt.NativeArch != "" && p.cell.Arch != p.rt.NativeArch
+}
+
+func (p *planner) goVersion() {
+	if p.opt.GoModGo == "" || matrix.CompareGo(p.cell.Go, p.opt.GoModGo) >= 0 {
+		p.decide(IDGoVersion, "local", "GOTOOLCHAIN=local: tests run on the image's go%s, never a downloaded toolchain", p.cell.Go)
+		return
+	}
+	// The same words the go command prints, so users recognise it.
+	p.spec.NotRunnable = fmt.Sprintf("go: go.mod requires go >= %s (running go %s; GOTOOLCHAIN=local)", p.opt.GoModGo, p.cell.Go)
+	p.decide(IDGoVersion, "not-runnable", "go.mod requires go >= %s; this cell's image has go%s", p.opt.GoModGo, p.cell.Go)
+}
+
+func (p *planner) emulation() {
+	if p.emulated() {
+		p.decide(IDEmulation, "qemu", "%s runs under emulation on this %s host: several times slower, and -race cannot run", p.cell.Arch, p.rt.NativeArch)
+	}
+}
+
+func (p *planner) cgo() bool {
+	switch p.opt.Cgo {
+	case Off:
+		p.decide(IDCgo, "CGO_ENABLED=0", "set by the user")
+		return false
+	case On:
+		p.decide(IDCgo, "CGO_ENABLED=1", "set by the user")
+		return true
+	}
+	p.decide(IDCgo, "CGO_ENABLED=1", "explicit in every cell, so cells differ only by platform (images default differently: Alpine 0, Debian 1); -race needs it")
+	return true
+}
+
+// raceBroken lists Go releases whose race runtime is known not to work on a
+// platform; each entry says why.
+var raceBroken = []struct {
+	libc    matrix.Libc
+	arch    matrix.Arch
+	from    string // inclusive
+	to      string // exclusive; "" = still open
+	because string
+}{
+	{matrix.Musl, matrix.ARM64, "1.0", "", "the race runtime crashes with SIGSEGV in racecallatomic on musl/arm64 (golang/go#59369, open)"},
+	{"", matrix.ARM64, "1.25.9", "1.26.0", "the arm64 race runtime of this release needs __aarch64_*_sync symbols (golang/go#78573)"},
+	{"", matrix.ARM64, "1.26.2", "1.26.4", "the arm64 race runtime of this release needs __aarch64_*_sync symbols (golang/go#78573, fixed in 1.26.4)"},
+}
+
+func (p *planner) race(cgo bool) bool {
+	switch p.opt.Race {
+	case Off:
+		p.decide(IDRace, "off", "turned off by the user")
+		return false
+	case On:
+		p.spec.Race = true
+		p.decide(IDRace, "on", "forced on by the user%s", p.raceObstacle(cgo, ": expected to fail here: "))
+		return true
+	}
+	if why := p.raceObstacle(cgo, ""); why != "" {
+		p.decide(IDRace, "off", "%s", why)
+		return false
+	}
+	p.spec.Race = true
+	p.decide(IDRace, "on", "-race works on native %s with cgo", p.cell.Arch)
+	return true
+}
+
+// raceObstacle says why -race cannot work in this cell, or "".
+func (p *planner) raceObstacle(cgo bool, prefix string) string {
+	switch {
+	case !cgo:
+		return prefix + "-race needs cgo and CGO_ENABLED=0 here"
+	case p.emulated():
+		return prefix + "ThreadSanitizer refuses qemu-user's address space (unsupported VMA range); race needs native " + string(p.cell.Arch)
+	}
+	for _, b := range raceBroken {
+		if (b.libc == "" || b.libc == p.cell.Libc) && b.arch == p.cell.Arch &&
+			matrix.CompareGo(p.cell.Go, b.from) >= 0 && (b.to == "" || matrix.CompareGo(p.cell.Go, b.to) < 0) {
+			return prefix + b.because
+		}
+	}
+	return ""
+}
+
+func (p *planner) env(cgo bool) {
+	env := []string{
+		"TZ=UTC", "LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+		"GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly",
+		"HOME=" + TmpDir, "TMPDIR=" + TmpDir, "GOTMPDIR=" + TmpDir,
+		"GOCACHE=" + GoCacheDir, "GOMODCACHE=" + ModCacheDir,
+		"GOPATH=" + TmpDir + "/gopath",
+		"CGO_ENABLED=" + boolDigit(cgo),
+	}
+	p.spec.Env = env
+	p.decide(IDEnv, "fixed", "TZ=UTC, LANG=LC_ALL=C.UTF-8, GOTOOLCHAIN=local, GOFLAGS=-mod=readonly: the host's settings never leak in")
+}
+
+func (p *planner) filesystem() {
+	owner := p.opt.User
+	p.spec.Mounts = []job.Mount{
+		{Kind: job.MountSource, Target: SrcDir, ReadOnly: true},
+		{Kind: job.MountTmpfs, Target: TmpDir, SizeBytes: p.opt.TmpfsBytes},
+		{Kind: job.MountCache, Target: GoCacheDir, Name: p.cacheName("gocache"), Owner: owner},
+		{Kind: job.MountCache, Target: ModCacheDir, Name: p.cacheName("gomod"), Owner: owner},
+	}
+	p.decide(IDSource, "read-only", "the module, go.mod and go.sum included, is mounted read-only at %s", SrcDir)
+	p.decide(IDTmpfs, "exec", "%s is a %s tmpfs that allows exec: go test runs its binaries from there", TmpDir, sizeString(p.opt.TmpfsBytes))
+	p.decide(IDCaches, "per-cell", "GOCACHE and GOMODCACHE are volumes %s and %s: no two cells share build outputs", p.cacheName("gocache"), p.cacheName("gomod"))
+	if p.rt.ReadOnlyRootfs {
+		p.spec.ReadOnlyRootfs = true
+		p.decide(IDRootfs, "read-only", "the image's root filesystem is mounted read-only; only /tmp and the caches are writable")
+	} else {
+		p.decide(IDRootfs, "non-root", "%s cannot mount the root filesystem read-only: steps run as uid %s, to whom the image's files are read-only", p.rt.Name, p.opt.User)
+	}
+	if p.opt.CABundle != "" {
+		p.spec.Mounts = append(p.spec.Mounts, job.Mount{Kind: job.MountFile, Target: CABundleAt, ReadOnly: true, HostPath: p.opt.CABundle})
+	}
+}
+
+func (p *planner) cacheName(kind string) string {
+	return fmt.Sprintf("%s-%s-%s", p.opt.CacheScope, p.cell.Key(), kind)
+}
+
+func (p *planner) privileges() {
+	level := p.opt.Ptrace
+	if level == PtraceAuto {
+		level = PtraceChildren
+		if p.rt.SingleCapability {
+			level = PtraceAttach
+		}
+	}
+	p.spec.NoNewPrivileges = true
+	switch {
+	case level == PtraceAttach && p.rt.SingleCapability:
+		p.spec.Capabilities = []string{"SYS_PTRACE"}
+		p.decide(IDPtrace, "attach", "CAP_SYS_PTRACE granted alone; every other capability dropped (fewer than %s's defaults)", p.rt.Name)
+	case level == PtraceAttach:
+		p.spec.InsecureRoot = true
+		p.spec.NoNewPrivileges = false
+		p.decide(IDPtrace, "attach-insecure", "%s can grant SYS_PTRACE only with every capability and no seccomp: steps run as root, so the read-only root filesystem is not enforced", p.rt.Name)
+	case level == PtraceChildren:
+		p.decide(IDPtrace, "children", "no capability: tests may trace their own child processes (allowed by the default seccomp profile); race and pprof need no ptrace")
+	default:
+		p.decide(IDPtrace, "off", "no ptrace capability asked for; race and pprof need none")
+	}
+	if !p.spec.InsecureRoot {
+		p.decide(IDPrivileges, "non-root", "steps run as uid %s with no-new-privileges and no other capabilities", p.opt.User)
+	}
+}
+
+func (p *planner) steps(cgo, race bool) {
+	var steps []job.Step
+	if cgo {
+		steps = append(steps, job.Step{Name: job.StepSetup, Args: []string{"sh", "-c", SetupScript}, Network: true, Root: true})
+		p.decide(IDCToolchain, "ensure", "cgo needs a C compiler: installed (gcc, libc headers) into a cached image derived from the pin only where the image lacks one (Alpine)")
+	}
+	steps = append(steps, job.Step{Name: job.StepProbe, Args: []string{"sh", "-c", probe.Script}})
+	p.decide(IDProbe, "checked", "before anything runs, the cell proves its libc, arch, Go version and cgo setting")
+
+	deps := job.Step{Name: job.StepDeps, Args: []string{"sh", "-c", "go mod download && go mod verify"}, Network: true}
+	var depsEnv []string
+	for k, v := range p.opt.DepsEnv {
+		depsEnv = append(depsEnv, k+"="+v)
+	}
+	slices.Sort(depsEnv)
+	if p.opt.CABundle != "" {
+		depsEnv = append(depsEnv, "SSL_CERT_FILE="+CABundleAt)
+	}
+	deps.Env = depsEnv
+	steps = append(steps, deps)
+	if len(depsEnv) > 0 {
+		names := make([]string, 0, len(depsEnv))
+		for _, kv := range depsEnv {
+			names = append(names, strings.SplitN(kv, "=", 2)[0])
+		}
+		p.decide(IDDepsEnv, "passed", "to the deps step only: %s", strings.Join(names, ", "))
+	}
+	p.decide(IDModules, "verified", "modules are downloaded and checked with go mod verify in one step; tests run with GOPROXY=off")
+
+	test := job.Step{Name: job.StepTest, Args: p.testArgs(race), Env: []string{"GOPROXY=off"}}
+	steps = append(steps, test)
+	if p.rt.NetworkPerStep {
+		p.decide(IDNetwork, "tests-offline", "the deps step has network; probe and tests run with none")
+	} else {
+		p.decide(IDNetwork, "proxy-off", "%s cannot cut one step's network: tests run with GOPROXY=off and -mod=readonly, so no module is fetched, but a test can still dial out", p.rt.Name)
+	}
+	p.spec.Steps = steps
+}
+
+func (p *planner) testArgs(race bool) []string {
+	args := []string{"go", "test", "-json"}
+	if race {
+		args = append(args, "-race")
+	}
+	if p.opt.Count > 0 {
+		args = append(args, "-count="+strconv.Itoa(p.opt.Count))
+	}
+	if p.opt.Shuffle != "" {
+		args = append(args, "-shuffle="+p.opt.Shuffle)
+	}
+	if p.opt.TestTimeout > 0 {
+		args = append(args, "-timeout="+p.opt.TestTimeout.String())
+	}
+	if p.opt.Run != "" {
+		args = append(args, "-run="+p.opt.Run)
+	}
+	return append(args, p.opt.Packages...)
+}
+
+// SetupScript makes sure a C compiler is present: a no-op on Debian images,
+// `apk add gcc musl-dev` on Alpine ones. Runtimes cache the result as an
+// image derived from the pinned one.
+const SetupScript = `set -e
+cc="${CC:-gcc}"
+if command -v "$cc" >/dev/null 2>&1; then echo "c-toolchain: $cc already present"; exit 0; fi
+if command -v apk >/dev/null 2>&1; then apk add --no-cache gcc musl-dev; exit 0; fi
+if command -v apt-get >/dev/null 2>&1; then apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*; exit 0; fi
+echo "c-toolchain: no $cc and no package manager to install it" >&2
+exit 1`
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func shortRef(r matrix.Ref) string {
+	d := strings.TrimPrefix(r.Digest, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return r.Tagged() + "@sha256:" + d
+}
