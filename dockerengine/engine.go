@@ -1,0 +1,172 @@
+// Package dockerengine runs cell Specs on a Docker Engine through its API
+// (the official Go client; DOCKER_HOST and friends are honoured). It maps the
+// Spec exactly where Docker can: read-only root, exec tmpfs, read-only
+// source, per-cell cache volumes, no network for probe and tests, one
+// capability at most, no-new-privileges, a non-root user, the platform's own
+// manifest pulled by digest and checked after the pull.
+package dockerengine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/versions"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/pins"
+	"github.com/parity-ci/parity/policies"
+	"github.com/parity-ci/parity/runner"
+)
+
+// MinAPIVersion is the oldest Engine API Parity speaks: Docker 20.10.
+const MinAPIVersion = "1.41"
+
+// Options configure the engine.
+type Options struct {
+	SourceDir string       // the module on the daemon's host; bind-mounted read-only
+	Registry  pins.Options // how image indexes are read to pick each platform's manifest
+	Logf      func(format string, args ...any)
+}
+
+// Engine is a connection to one Docker daemon.
+type Engine struct {
+	cli    *client.Client
+	opt    Options
+	runID  string
+	native matrix.Arch
+}
+
+var _ runner.Runtime = (*Engine)(nil)
+
+// New connects to the daemon named by the environment (DOCKER_HOST, ...) and
+// refuses one too old to honour the Spec.
+func New(ctx context.Context, opt Options) (*Engine, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker: %w", err)
+	}
+	ping, err := cli.Ping(ctx)
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("docker: cannot reach the daemon at %s: %w", cli.DaemonHost(), err)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	if v := cli.ClientVersion(); versions.LessThan(v, MinAPIVersion) {
+		cli.Close()
+		return nil, fmt.Errorf("docker: the daemon speaks Engine API %s; Parity needs %s or newer (Docker 20.10+)", v, MinAPIVersion)
+	}
+	info, err := cli.Info(ctx)
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("docker: info: %w", err)
+	}
+	native, err := matrix.ParseArch(info.Architecture)
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("docker: daemon architecture: %w", err)
+	}
+	if opt.SourceDir != "" {
+		if opt.SourceDir, err = filepath.Abs(opt.SourceDir); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Logf == nil {
+		opt.Logf = func(string, ...any) {}
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	return &Engine{cli: cli, opt: opt, runID: hex.EncodeToString(b), native: native}, nil
+}
+
+// Client is the underlying Docker client, for tests and tools.
+func (e *Engine) Client() *client.Client { return e.cli }
+
+// Name implements runner.Runtime.
+func (e *Engine) Name() string { return "docker" }
+
+// Traits says what Docker honours of a Spec: everything.
+func (e *Engine) Traits() policies.Traits {
+	return policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NativeArch: e.native}
+}
+
+// Close removes whatever containers of this run are left (an interrupted
+// run) and closes the connection. Cache volumes stay: they are the cache.
+func (e *Engine) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := e.sweep(ctx)
+	return errors.Join(err, e.cli.Close())
+}
+
+func (e *Engine) sweep(ctx context.Context) error {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelRun+"="+e.runID))})
+	if err != nil {
+		return fmt.Errorf("docker: list leftovers: %w", err)
+	}
+	var errs []error
+	for _, c := range list {
+		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Start implements runner.Runtime: image resolved per platform, pulled by
+// digest and checked, cache volumes created and handed to the cell's user.
+func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
+	if e.opt.SourceDir == "" {
+		return nil, errors.New("docker: no source directory")
+	}
+	img, err := e.ensureImage(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range s.Mounts {
+		if m.Kind != job.MountCache {
+			continue
+		}
+		if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: m.Name, Labels: map[string]string{"dev.parity.cache": s.Cell.Key()}}); err != nil {
+			return nil, fmt.Errorf("docker: cache volume %s: %w", m.Name, err)
+		}
+	}
+	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest}
+	if cfg, hc, ok := chownConfig(s, img.id, e.runID); ok {
+		r := e.run(ctx, cfg, hc, s.Platform)
+		if r.Err != "" || r.ExitCode != 0 {
+			return nil, fmt.Errorf("docker: preparing cache volumes: exit %d %s%s", r.ExitCode, r.Err, r.Stderr)
+		}
+	}
+	return c, nil
+}
+
+type cell struct {
+	e      *Engine
+	spec   job.Spec
+	image  string // image ID the steps run
+	digest string
+}
+
+func (c *cell) PlatformDigest() string { return c.digest }
+func (c *cell) Close() error           { return nil } // each step's container is removed as it ends
+
+// Exec implements runner.Cell.
+func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
+	if st.Name == job.StepSetup {
+		return c.setup(ctx, st)
+	}
+	cfg, hc := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.runID)
+	r := c.e.run(ctx, cfg, hc, c.spec.Platform)
+	r.Name = st.Name
+	return r
+}

@@ -1,0 +1,216 @@
+// Package runner executes cell Specs on a Runtime, all cells in parallel with
+// a bound, and turns what the steps printed into one Result per cell. The
+// sequencing and the classification of outcomes live here, once, so every
+// runtime yields the same Result for the same behaviour.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/probe"
+)
+
+// Runtime is a container engine that can run a cell's steps.
+type Runtime interface {
+	Name() string
+	// Start prepares a cell: image resolved, pulled and verified, caches ready.
+	Start(ctx context.Context, spec job.Spec) (Cell, error)
+}
+
+// Cell is one prepared cell on a runtime.
+type Cell interface {
+	// Exec runs one step to completion in a fresh container. A failing
+	// command is not an error: its exit code and output are in the result;
+	// StepResult.Err is set only when the runtime itself failed.
+	Exec(ctx context.Context, step job.Step) job.StepResult
+	// PlatformDigest is the manifest digest of the image actually run.
+	PlatformDigest() string
+	// Close releases what Start made, even when ctx is done.
+	Close() error
+}
+
+// EventKind says what happened to a cell.
+type EventKind string
+
+const (
+	EventStarted  EventKind = "started"
+	EventStepDone EventKind = "step"
+	EventDone     EventKind = "done"
+)
+
+// Event reports a cell's progress as it happens.
+type Event struct {
+	Cell    string
+	Kind    EventKind
+	Step    job.StepName  // EventStepDone
+	Status  job.Status    // EventDone
+	Elapsed time.Duration // since the cell started
+	Result  *job.Result   // EventDone
+}
+
+// Options tune a run.
+type Options struct {
+	Parallel int         // cells at once; 0 = all
+	OnEvent  func(Event) // called from the cells' goroutines; must be safe for concurrent use
+}
+
+// Run executes every spec and returns one Result per spec, in spec order.
+// It never returns fewer results than specs: a cell that fails, panics, times
+// out or is cancelled is recorded as such, and the others go on.
+func Run(ctx context.Context, rt Runtime, specs []job.Spec, opt Options) []job.Result {
+	results := make([]job.Result, len(specs))
+	n := opt.Parallel
+	if n <= 0 || n > len(specs) {
+		n = len(specs)
+	}
+	emit := opt.OnEvent
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	var mu sync.Mutex // serialises emit so observers need no locking of their own
+	safeEmit := func(e Event) { mu.Lock(); defer mu.Unlock(); emit(e) }
+
+	p := pool.New().WithMaxGoroutines(max(n, 1))
+	for i, spec := range specs {
+		p.Go(func() {
+			results[i] = runCell(ctx, rt, spec, safeEmit)
+		})
+	}
+	p.Wait()
+	return results
+}
+
+func runCell(ctx context.Context, rt Runtime, spec job.Spec, emit func(Event)) (res job.Result) {
+	start := time.Now()
+	res = job.Result{
+		Cell: spec.Cell, Runtime: rt.Name(), Image: spec.Image, Race: spec.Race,
+		Decisions: spec.Decisions, Started: start.UTC(),
+	}
+	name := spec.Cell.String()
+	defer func() {
+		// A bug in one cell's handling must not take the other cells down.
+		if r := recover(); r != nil {
+			res.Status = job.StatusError
+			res.Message = fmt.Sprintf("internal error: %v", r)
+			res.Steps = append(res.Steps, job.StepResult{Err: string(debug.Stack())})
+		}
+		res.Duration = time.Since(start)
+		for _, s := range res.Steps {
+			res.CPUSeconds += s.CPUSeconds
+		}
+		emit(Event{Cell: name, Kind: EventDone, Status: res.Status, Elapsed: res.Duration, Result: &res})
+	}()
+	emit(Event{Cell: name, Kind: EventStarted})
+
+	if spec.NotRunnable != "" {
+		res.Status, res.Message = job.StatusNotRunnable, spec.NotRunnable
+		return res
+	}
+	if spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
+	cell, err := rt.Start(ctx, spec)
+	if err != nil {
+		res.Status, res.Message = startFailure(ctx, err)
+		return res
+	}
+	defer func() {
+		if err := cell.Close(); err != nil && res.Status == job.StatusPassed {
+			res.Message = "cleanup: " + err.Error()
+		}
+	}()
+	res.PlatformDigest = cell.PlatformDigest()
+
+	for _, step := range spec.Steps {
+		sr := cell.Exec(ctx, step)
+		res.Steps = append(res.Steps, sr)
+		emit(Event{Cell: name, Kind: EventStepDone, Step: step.Name, Elapsed: time.Since(start)})
+		if step.Name == job.StepProbe {
+			res.Probe = probe.Parse(sr.Stdout)
+		}
+		if step.Name == job.StepTest {
+			res.TestJSON = sr.Stdout
+		}
+		if st, msg, stop := Classify(spec, sr, res.Probe, ctx.Err()); stop {
+			res.Status, res.Message = st, msg
+			return res
+		}
+	}
+	res.Status = job.StatusPassed
+	return res
+}
+
+// Classify decides what one finished step means for its cell: stop=true ends
+// the cell with the given status. The test step always stops the cell.
+func Classify(spec job.Spec, sr job.StepResult, probed map[string]string, ctxErr error) (job.Status, string, bool) {
+	if ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return job.StatusTimeout, fmt.Sprintf("cell timed out after %s during %s", spec.Timeout, sr.Name), true
+		}
+		return job.StatusCancelled, fmt.Sprintf("cancelled during %s", sr.Name), true
+	}
+	if sr.Err != "" {
+		return job.StatusError, fmt.Sprintf("%s: %s", sr.Name, sr.Err), true
+	}
+	switch sr.Name {
+	case job.StepSetup:
+		if sr.ExitCode != 0 {
+			return job.StatusError, fmt.Sprintf("setup failed (exit %d): %s", sr.ExitCode, lastLine(sr.Stderr, sr.Stdout)), true
+		}
+	case job.StepProbe:
+		if err := probe.Verify(spec, probed); err != nil {
+			return job.StatusEnvMismatch, err.Error(), true
+		}
+	case job.StepDeps:
+		if sr.ExitCode != 0 {
+			return job.StatusDepsFailed, fmt.Sprintf("go mod download/verify failed (exit %d): %s", sr.ExitCode, lastLine(sr.Stderr, sr.Stdout)), true
+		}
+	case job.StepTest:
+		switch {
+		case sr.ExitCode == 0:
+			return job.StatusPassed, "", true
+		case strings.Contains(sr.Stderr, "go.mod requires go >="):
+			return job.StatusNotRunnable, lastLine(sr.Stderr), true
+		case strings.TrimSpace(sr.Stdout) == "":
+			// go test printed no JSON at all: it never got to run a test.
+			return job.StatusError, fmt.Sprintf("go test failed before running tests (exit %d): %s", sr.ExitCode, lastLine(sr.Stderr)), true
+		}
+		return job.StatusFailed, fmt.Sprintf("go test exited %d", sr.ExitCode), true
+	}
+	return "", "", false
+}
+
+func startFailure(ctx context.Context, err error) (job.Status, string) {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return job.StatusTimeout, "timed out while preparing the cell: " + err.Error()
+	case ctx.Err() != nil:
+		return job.StatusCancelled, "cancelled while preparing the cell"
+	}
+	return job.StatusError, err.Error()
+}
+
+// lastLine returns the last non-empty line of the first output that has one:
+// where go commands put the line that says what went wrong.
+func lastLine(outputs ...string) string {
+	for _, o := range outputs {
+		lines := strings.Split(strings.TrimSpace(o), "\n")
+		for i := len(lines) - 1; i >= 0; i-- {
+			if l := strings.TrimSpace(lines[i]); l != "" {
+				return l
+			}
+		}
+	}
+	return "(no output)"
+}
