@@ -75,7 +75,7 @@ type cell struct {
 }
 
 func (c *cell) PlatformDigest() string { return c.ref }
-func (c *cell) Close() error            { return nil }
+func (c *cell) Close() error           { return nil }
 
 // Exec implements runner.Cell. A setup step's changes carry over: later
 // steps start from its container.

@@ -1,0 +1,101 @@
+package matrix
+
+import (
+	"strings"
+	"testing"
+)
+
+const goodDigest = "sha256:4cb7ac979db5fcc41cae44b2227ba5ab8a51e8807f40d9ba4dee20a0ad960b5b"
+
+func TestParseRef(t *testing.T) {
+	for in, want := range map[string]Ref{
+		"golang:1.27.1-alpine3.24@" + goodDigest:          {Repo: "golang", Tag: "1.27.1-alpine3.24", Digest: goodDigest},
+		"127.0.0.1:5000/parity-test/golang@" + goodDigest: {Repo: "127.0.0.1:5000/parity-test/golang", Digest: goodDigest},
+		"ghcr.io/org/img:v1":                              {Repo: "ghcr.io/org/img", Tag: "v1"},
+		"localhost:5000/img":                              {Repo: "localhost:5000/img"},
+	} {
+		got, err := ParseRef(in)
+		if err != nil || got != want {
+			t.Errorf("ParseRef(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+		if got.String() != in {
+			t.Errorf("String() = %q, want %q", got.String(), in)
+		}
+	}
+}
+
+func TestParsePinnedRefusesWithFix(t *testing.T) {
+	_, err := ParsePinned("golang:1.27.1-alpine3.24")
+	if err == nil || !strings.Contains(err.Error(), "not pinned by digest") || !strings.Contains(err.Error(), "golang:1.27.1-alpine3.24@sha256:<index digest>") {
+		t.Fatalf("unpinned: %v", err)
+	}
+	for _, bad := range []string{
+		"golang:1.27.1@sha256:abc",               // short digest
+		"golang:1.27.1@sha512:" + goodDigest[7:], // wrong algorithm
+		"Golang:1.27@" + goodDigest,              // uppercase repo
+		"golang:bad tag@" + goodDigest,
+	} {
+		if _, err := ParsePinned(bad); err == nil {
+			t.Errorf("ParsePinned(%q) accepted", bad)
+		}
+	}
+}
+
+func TestLookupNamesCellAndFix(t *testing.T) {
+	pins := Pins{{Go: "1.27.1", Libc: Musl, Image: "golang:1.27.1-alpine3.24"}}
+	_, _, err := pins.Lookup(Cell{"1.27.1", Musl, ARM64})
+	if err == nil || !strings.Contains(err.Error(), "cell go1.27.1/musl/arm64") || !strings.Contains(err.Error(), "not pinned") {
+		t.Fatalf("unpinned pin: %v", err)
+	}
+	_, _, err = pins.Lookup(Cell{"1.20.1", Glibc, AMD64})
+	if err == nil || !strings.Contains(err.Error(), "no image pinned for Go 1.20.1") {
+		t.Fatalf("missing pin: %v", err)
+	}
+}
+
+func TestLockOverridesBuiltin(t *testing.T) {
+	other := "sha256:" + strings.Repeat("a", 64)
+	lock, err := ParseLock([]byte(`{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"mirror.example/golang:1.27.1-alpine3.24@` + other + `"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins := Builtin().Merge(lock.Pins)
+	_, ref, err := pins.Lookup(Cell{"1.27.1", Musl, AMD64})
+	if err != nil || ref.Digest != other || ref.Repo != "mirror.example/golang" {
+		t.Fatalf("Lookup = %v, %v", ref, err)
+	}
+	if _, ref, _ := pins.Lookup(Cell{"1.26.8", Glibc, AMD64}); ref.Tag != "1.26.8-trixie" {
+		t.Fatalf("built-in pin lost: %v", ref)
+	}
+}
+
+func TestParseLockErrors(t *testing.T) {
+	for name, tc := range map[string]struct{ in, want string }{
+		"version":   {`{"version":2,"pins":[]}`, "this Parity reads version 1"},
+		"unknown":   {`{"version":1,"pinz":[]}`, "unknown field"},
+		"unpinned":  {`{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1"}]}`, "pin 1 (go \"1.27.1\", libc \"musl\"): image \"golang:1.27.1\" is not pinned"},
+		"libc":      {`{"version":1,"pins":[{"go":"1.27.1","libc":"uclibc","image":"golang@` + goodDigest + `"}]}`, "libc must be glibc or musl"},
+		"duplicate": {`{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang@` + goodDigest + `"},{"go":"1.27.1","libc":"musl","image":"golang@` + goodDigest + `"}]}`, "duplicate pin"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseLock([]byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuiltinPinsAreValid(t *testing.T) {
+	l := Lock{Version: LockVersion, Pins: Builtin()}
+	if err := l.Check(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseLock(l.Marshal())
+	if err != nil || len(back.Pins) != 4 {
+		t.Fatalf("round trip: %v %v", back, err)
+	}
+	if got := Builtin().GoVersions(); len(got) != 2 || got[0] != "1.27.1" {
+		t.Fatalf("GoVersions = %v", got)
+	}
+}
