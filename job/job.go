@@ -52,8 +52,8 @@ const (
 type Step struct {
 	Name    StepName `json:"name"`
 	Args    []string `json:"args"`
-	Env     []string `json:"env,omitempty"` // KEY=VALUE added to Spec.Env for this step only
-	Network bool     `json:"network"`       // false: no network at all where the runtime can
+	Env     []string `json:"env,omitempty"`  // KEY=VALUE added to Spec.Env for this step only
+	Network bool     `json:"network"`        // false: no network at all where the runtime can
 	Root    bool     `json:"root,omitempty"` // run as root instead of Spec.User (setup only)
 	Mounts  []string `json:"mounts,omitempty"`
 }

@@ -42,7 +42,7 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	if len(in.GoMod) == 0 {
 		return Plan{}, ErrNoGoMod
 	}
-	mf, err := modfile.ParseLax("go.mod", in.GoMod, nil)
+	mf, err := modfile.Parse("go.mod", in.GoMod, nil)
 	if err != nil {
 		return Plan{}, fmt.Errorf("go.mod: %w", err)
 	}

@@ -42,16 +42,17 @@ type Cell interface {
 type EventKind string
 
 const (
-	EventStarted  EventKind = "started"
-	EventStepDone EventKind = "step"
-	EventDone     EventKind = "done"
+	EventStarted   EventKind = "started"
+	EventStepStart EventKind = "step-start"
+	EventStepDone  EventKind = "step"
+	EventDone      EventKind = "done"
 )
 
 // Event reports a cell's progress as it happens.
 type Event struct {
 	Cell    string
 	Kind    EventKind
-	Step    job.StepName  // EventStepDone
+	Step    job.StepName  // EventStepStart, EventStepDone
 	Status  job.Status    // EventDone
 	Elapsed time.Duration // since the cell started
 	Result  *job.Result   // EventDone
@@ -133,6 +134,7 @@ func runCell(ctx context.Context, rt Runtime, spec job.Spec, emit func(Event)) (
 	res.PlatformDigest = cell.PlatformDigest()
 
 	for _, step := range spec.Steps {
+		emit(Event{Cell: name, Kind: EventStepStart, Step: step.Name, Elapsed: time.Since(start)})
 		sr := cell.Exec(ctx, step)
 		res.Steps = append(res.Steps, sr)
 		emit(Event{Cell: name, Kind: EventStepDone, Step: step.Name, Elapsed: time.Since(start)})

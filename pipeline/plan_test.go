@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/policies"
+)
+
+var docker = policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NativeArch: matrix.AMD64}
+
+func inputs(t *testing.T, goMod string, req Request) Inputs {
+	t.Helper()
+	in, err := req.Inputs([]byte(goMod), nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestMakePlanDefaults(t *testing.T) {
+	p, err := MakePlan(inputs(t, "module example.com/m\n\ngo 1.26\n", Request{}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Module != "example.com/m" || p.GoLine != "1.26" || p.Pins != "built-in" || len(p.Specs) != 8 {
+		t.Fatalf("plan %s %s %s %d specs", p.Module, p.GoLine, p.Pins, len(p.Specs))
+	}
+	for _, s := range p.Specs {
+		if s.NotRunnable != "" {
+			t.Fatalf("%s not runnable: %s", s.Cell, s.NotRunnable)
+		}
+	}
+}
+
+func TestMakePlanNotRunnableCells(t *testing.T) {
+	p, err := MakePlan(inputs(t, "module m\ngo 1.27.0\n", Request{}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	not := 0
+	for _, s := range p.Specs {
+		if s.NotRunnable != "" {
+			not++
+			if s.Cell.Go != "1.26.8" {
+				t.Fatalf("%s should run", s.Cell)
+			}
+		}
+	}
+	if not != 4 {
+		t.Fatalf("%d cells not runnable, want the 4 go1.26.8 cells", not)
+	}
+}
+
+func TestMakePlanBadInput(t *testing.T) {
+	other := "sha256:" + strings.Repeat("f", 64)
+	for name, tc := range map[string]struct {
+		goMod, lock string
+		req         Request
+		want        string
+	}{
+		"no go.mod":           {"", "", Request{}, "no go.mod"},
+		"broken go.mod":       {"module m\ngo: nonsense\n", "", Request{}, "go.mod:"},
+		"newer than all":      {"module m\ngo 1.30\n", "", Request{}, "go.mod requires go >= 1.30, newer than every cell's Go (1.27.1, 1.26.8)"},
+		"unknown libc":        {"module m\n", "", Request{Libc: []string{"uclibc"}}, `--libc: unknown libc "uclibc"`},
+		"unknown arch":        {"module m\n", "", Request{Arch: []string{"riscv64"}}, `--arch: unknown arch "riscv64"`},
+		"empty matrix":        {"module m\n", "", Request{Exclude: []string{"*/*/*"}}, "the matrix is empty"},
+		"unpinned lock":       {"module m\n", `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine"}]}`, Request{}, "is not pinned by digest"},
+		"go without pin":      {"module m\n", "", Request{Go: []string{"1.22.0"}}, "cell go1.22.0/glibc/amd64: no image pinned for Go 1.22.0"},
+		"bad duration":        {"module m\n", "", Request{Timeout: "ten minutes"}, `--timeout "ten minutes"`},
+		"bad race":            {"module m\n", "", Request{Race: "maybe"}, "--race: bad value"},
+		"lock pins only used": {"module m\n", `{"version":1,"pins":[{"go":"1.28.0","libc":"musl","image":"golang:1.28.0-alpine@` + other + `"}]}`, Request{Go: []string{"1.28.0"}}, "cell go1.28.0/glibc/amd64: no image pinned"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in, err := tc.req.Inputs([]byte(tc.goMod), []byte(tc.lock), "")
+			if err == nil {
+				_, err = MakePlan(in, docker)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "goroutine") {
+				t.Fatal("a stack trace is no error message")
+			}
+		})
+	}
+	_, err := MakePlan(Inputs{}, docker)
+	if !errors.Is(err, ErrNoGoMod) {
+		t.Fatal(err)
+	}
+}
+
+func TestPrePushProfileKeepsHostArch(t *testing.T) {
+	p, err := MakePlan(inputs(t, "module m\n", Request{Profile: "pre-push", HostArch: "amd64", Go: []string{"1.27.1"}}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Specs) != 2 || p.Specs[0].Cell.Arch != matrix.AMD64 || p.Specs[1].Cell.Arch != matrix.AMD64 {
+		t.Fatalf("pre-push cells: %d", len(p.Specs))
+	}
+	if _, err := (Request{Profile: "nightly"}).Inputs([]byte("module m\n"), nil, ""); err == nil {
+		t.Fatal("unknown profile accepted")
+	}
+}
+
+func TestWritePlanShowsWhatDiffers(t *testing.T) {
+	p, err := MakePlan(inputs(t, "module example.com/m\ngo 1.26\n", Request{Go: []string{"1.27.1"}, Libc: []string{"musl"}}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WritePlan(&b, p, docker); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"module example.com/m (go 1.26)", "go1.27.1/musl/amd64", "golang:1.27.1-alpine3.24@sha256:4cb7ac97", "every cell:", "go1.27.1/musl/arm64:", "unsupported VMA range"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/policies"
+	"github.com/parity-ci/parity/progress"
+	"github.com/parity-ci/parity/runner"
+	"github.com/parity-ci/parity/testjson"
+)
+
+// WritePlan prints what a run would do: per cell the image, the steps and
+// every decision with its reason. Decisions shared by every cell are
+// printed once, so what differs between cells stands out.
+func WritePlan(w io.Writer, p Plan, rt policies.Traits) error {
+	fmt.Fprintf(w, "module %s (go %s), pins: %s, runtime: %s (native %s)\n\n", p.Module, orDash(p.GoLine), p.Pins, rt.Name, rt.NativeArch)
+	common := commonDecisions(p.Specs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CELL\tIMAGE\tRACE\tSTEPS")
+	for _, s := range p.Specs {
+		var steps []string
+		for _, st := range s.Steps {
+			steps = append(steps, string(st.Name))
+		}
+		race := "off"
+		if s.Race {
+			race = "on"
+		}
+		if s.NotRunnable != "" {
+			steps = []string{"not runnable"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Cell, s.Image, race, strings.Join(steps, ", "))
+	}
+	tw.Flush()
+	if len(common) > 0 {
+		fmt.Fprintln(w, "\nevery cell:")
+		for _, d := range common {
+			fmt.Fprintf(w, "  %-18s %-16s %s\n", d.Policy, d.Effect, d.Reason)
+		}
+	}
+	for _, s := range p.Specs {
+		var own []job.Decision
+		for _, d := range s.Decisions {
+			if !containsDecision(common, d) {
+				own = append(own, d)
+			}
+		}
+		if len(own) == 0 && s.NotRunnable == "" {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", s.Cell)
+		if s.NotRunnable != "" {
+			fmt.Fprintf(w, "  not runnable: %s\n", s.NotRunnable)
+		}
+		for _, d := range own {
+			fmt.Fprintf(w, "  %-18s %-16s %s\n", d.Policy, d.Effect, d.Reason)
+		}
+	}
+	return nil
+}
+
+func commonDecisions(specs []job.Spec) []job.Decision {
+	if len(specs) == 0 {
+		return nil
+	}
+	var out []job.Decision
+	for _, d := range specs[0].Decisions {
+		shared := true
+		for _, s := range specs[1:] {
+			if !containsDecision(s.Decisions, d) {
+				shared = false
+				break
+			}
+		}
+		if shared && len(specs) > 1 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func containsDecision(ds []job.Decision, d job.Decision) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// ProgressEvent turns a runner event into what the progress printer shows,
+// counting a finished cell's tests.
+func ProgressEvent(e runner.Event) progress.Event {
+	pe := progress.Event{Cell: e.Cell, Elapsed: e.Elapsed}
+	switch e.Kind {
+	case runner.EventStarted:
+		pe.Kind = progress.Started
+	case runner.EventStepStart:
+		pe.Kind, pe.Step, pe.Status, pe.Elapsed = progress.Step, string(e.Step), progress.StepRunning, 0
+	case runner.EventStepDone:
+		pe.Kind, pe.Step, pe.Status, pe.Elapsed = progress.Step, string(e.Step), progress.StepDone, 0
+	case runner.EventDone:
+		pe.Kind, pe.Status = progress.Done, string(e.Status)
+		if e.Result != nil && e.Result.TestJSON != "" {
+			for _, t := range testjson.ParseString(e.Result.TestJSON).Tests {
+				switch {
+				case t.Outcome == testjson.Pass:
+					pe.Pass++
+				case t.Outcome == testjson.Skip:
+					pe.Skip++
+				case t.Outcome.Failed():
+					pe.Fail++
+				}
+			}
+		}
+	}
+	return pe
+}
