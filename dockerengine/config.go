@@ -55,7 +55,13 @@ func containerConfig(s job.Spec, st job.Step, image, sourceDir, runID string) (*
 	if st.Network {
 		hc.NetworkMode = "bridge"
 	}
+	prepare := st.Root && !s.InsecureRoot
 	for _, m := range s.Mounts {
+		if prepare && m.Kind != job.MountTmpfs {
+			// Image preparation needs neither source nor caches, and a
+			// mount would leave its mountpoint in the committed image.
+			continue
+		}
 		switch m.Kind {
 		case job.MountTmpfs:
 			// Docker's tmpfs is noexec unless told otherwise, and go test
@@ -64,12 +70,12 @@ func containerConfig(s job.Spec, st job.Step, image, sourceDir, runID string) (*
 		case job.MountSource:
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: sourceDir, Target: m.Target, ReadOnly: m.ReadOnly})
 		case job.MountCache:
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target})
+			hc.Mounts = append(hc.Mounts, cacheMount(m))
 		case job.MountFile:
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.HostPath, Target: m.Target, ReadOnly: true})
 		}
 	}
-	if st.Root && !s.InsecureRoot {
+	if prepare {
 		// Image preparation (a package install): Docker's default privileges
 		// and a writable root, since the result is committed as an image.
 		return cfg, hc
@@ -96,7 +102,7 @@ func chownConfig(s job.Spec, image, runID string) (*container.Config, *container
 	for _, m := range s.Mounts {
 		if m.Kind == job.MountCache && m.Owner != "" {
 			dirs = append(dirs, m.Target)
-			mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target})
+			mounts = append(mounts, cacheMount(m))
 			owner = m.Owner
 		}
 	}
@@ -118,6 +124,12 @@ func chownConfig(s job.Spec, image, runID string) (*container.Config, *container
 		Mounts:         mounts,
 	}
 	return cfg, hc, true
+}
+
+// cacheMount never copies the image's directory into a fresh volume: that
+// copy would also reset the volume's owner to the image directory's.
+func cacheMount(m job.Mount) mount.Mount {
+	return mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target, VolumeOptions: &mount.VolumeOptions{NoCopy: true}}
 }
 
 // mergeEnv returns base with over's keys replacing base's.

@@ -1,0 +1,102 @@
+// Command parity runs a Go module's tests across a matrix of Go versions,
+// C libraries and architectures in hermetic containers and reports the tests
+// whose outcome depends on the platform.
+//
+//	parity test [flags]              run the matrix, print the verdict
+//	parity report --out DIR [flags]  run the matrix, write summary.md, junit.xml, report.json
+//	parity plan [flags]              print the cells, images and decisions; run nothing
+//	parity merge -o DIR A.json B.json  merge reports made on separate machines
+//	parity render --format F report.json
+//	parity hook install|uninstall    the git pre-push hook
+//	parity pins update|check         the image pins in parity.lock.json
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes: 0 the verdict is green, 1 tests failed or diverged or a cell
+// could not run, 2 bad input or a failure of Parity's own.
+const (
+	exitOK      = 0
+	exitVerdict = 1
+	exitError   = 2
+)
+
+// version is set at release time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `usage: parity <command> [flags]
+
+commands:
+  test       run the matrix and print the verdict (exit 1 when it is red)
+  report     run the matrix and write summary.md, junit.xml and report.json to --out
+  plan       print the cells, their images and the policy decisions, run nothing
+  merge      merge report.json files from separate runs into one verdict
+  render     render a report.json as text, markdown, junit or annotations
+  hook       install or uninstall the git pre-push hook
+  pins       update or check the image pins in parity.lock.json
+  version    print the version
+
+Run 'parity <command> -h' for the command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errVerdict marks a run that worked and whose verdict is red.
+var errVerdict = errors.New("verdict")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	var err error
+	switch args[0] {
+	case "test":
+		err = cmdRun(ctx, "test", args[1:], stdout, stderr)
+	case "report":
+		err = cmdRun(ctx, "report", args[1:], stdout, stderr)
+	case "plan":
+		err = cmdPlan(ctx, args[1:], stdout, stderr)
+	case "merge":
+		err = cmdMerge(args[1:], stdout, stderr)
+	case "render":
+		err = cmdRender(args[1:], stdout, stderr)
+	case "hook":
+		err = cmdHook(ctx, args[1:], stdout, stderr)
+	case "pins":
+		err = cmdPins(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "parity", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "parity: unknown command %q\n\n%s", args[0], usage)
+		return exitError
+	}
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errVerdict):
+		return exitVerdict
+	case errors.Is(err, errUsage):
+		return exitError
+	}
+	fmt.Fprintln(stderr, "parity:", err)
+	return exitError
+}
+
+// errUsage is returned after the flag package has already said what is wrong.
+var errUsage = errors.New("usage")

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+
+	"github.com/parity-ci/parity/hook"
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/pins"
+	"github.com/parity-ci/parity/render"
+	"github.com/parity-ci/parity/report"
+)
+
+func hostArch() matrix.Arch {
+	a, err := matrix.ParseArch(goruntime.GOARCH)
+	if err != nil {
+		return matrix.Arch(goruntime.GOARCH)
+	}
+	return a
+}
+
+func readReport(path string) (report.Report, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return report.Report{}, err
+	}
+	defer fh.Close()
+	r, err := report.Read(fh)
+	if err != nil {
+		return report.Report{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// cmdMerge merges reports of separate machines into one verdict.
+func cmdMerge(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parity merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "parity-report", "directory for the merged summary.md, junit.xml and report.json")
+	allow := fs.Bool("allow-divergence", false, "do not fail the verdict on divergent tests alone")
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() < 2 {
+		return fmt.Errorf("merge: give two or more report.json files")
+	}
+	var reps []report.Report
+	for _, p := range fs.Args() {
+		r, err := readReport(p)
+		if err != nil {
+			return err
+		}
+		reps = append(reps, r)
+	}
+	merged, err := report.Merge(reps...)
+	if err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	if err := writeOutputs(&runFlags{out: *out}, merged); err != nil {
+		return err
+	}
+	render.Terminal(stdout, merged, render.TerminalOptions{Color: colorOK(stdout)})
+	if !merged.Verdict(*allow).OK {
+		return errVerdict
+	}
+	return nil
+}
+
+// cmdRender prints a stored report in another form.
+func cmdRender(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parity render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "text, markdown, junit, json or annotations")
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("render: give one report.json")
+	}
+	r, err := readReport(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "text":
+		render.Terminal(stdout, r, render.TerminalOptions{Color: colorOK(stdout)})
+		return nil
+	case "markdown":
+		return render.Markdown(stdout, r)
+	case "junit":
+		return render.JUnit(stdout, r)
+	case "json":
+		return r.WriteJSON(stdout)
+	case "annotations":
+		render.Annotations(stdout, r)
+		return nil
+	}
+	return fmt.Errorf("render: unknown --format %q (want text, markdown, junit, json or annotations)", *format)
+}
+
+func cmdHook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "install" && args[0] != "uninstall") {
+		return fmt.Errorf("hook: want `parity hook install [--force]` or `parity hook uninstall`")
+	}
+	fs := flag.NewFlagSet("parity hook "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	force := fs.Bool("force", false, "replace a pre-push hook Parity did not write (it is kept as pre-push.parity-backup)")
+	dir := fs.String("C", ".", "the repository")
+	command := fs.String("command", "", "what the hook runs (default: parity test --profile=pre-push)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return flagErr(err)
+	}
+	hooks, err := hook.HooksDir(ctx, *dir)
+	if err != nil {
+		return fmt.Errorf("hook: %w", err)
+	}
+	if args[0] == "uninstall" {
+		if err := hook.Uninstall(hooks); err != nil {
+			return fmt.Errorf("hook: %w", err)
+		}
+		fmt.Fprintln(stdout, "removed the Parity pre-push hook from", hooks)
+		return nil
+	}
+	if err := hook.Install(hooks, hook.InstallOptions{Force: *force, Command: *command}); err != nil {
+		return fmt.Errorf("hook: %w", err)
+	}
+	fmt.Fprintln(stdout, "installed", filepath.Join(hooks, "pre-push"))
+	return nil
+}
+
+func cmdPins(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "update" && args[0] != "check") {
+		return fmt.Errorf("pins: want `parity pins update` or `parity pins check`")
+	}
+	fs := flag.NewFlagSet("parity pins "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	lockPath := fs.String("lock", matrix.LockFile, "the lock file")
+	mirror := fs.String("registry-mirror", pins.MirrorFromEnv(), "resolve tags through this registry mirror (env "+pins.MirrorEnv+")")
+	insecure := fs.Bool("insecure", false, "plain HTTP to the registry (a private mirror)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return flagErr(err)
+	}
+	data, err := os.ReadFile(*lockPath)
+	var lock matrix.Lock
+	switch {
+	case os.IsNotExist(err) && args[0] == "update":
+		// First update writes the built-in pins, refreshed.
+		lock = matrix.Lock{Version: matrix.LockVersion, Pins: matrix.Builtin()}
+	case err != nil:
+		return fmt.Errorf("pins: %w", err)
+	default:
+		if lock, err = pins.ReadLock(data); err != nil {
+			return fmt.Errorf("pins: %w", err)
+		}
+	}
+	if args[0] == "check" {
+		if err := pins.Check(lock, nil); err != nil {
+			return fmt.Errorf("pins check: %w", err)
+		}
+		fmt.Fprintf(stdout, "%s: %d pins, all pinned by digest\n", *lockPath, len(lock.Pins))
+		return nil
+	}
+	updated, changes, err := pins.Update(ctx, lock, pins.Options{Mirror: *mirror, Insecure: *insecure})
+	if err != nil {
+		return fmt.Errorf("pins update: %w", err)
+	}
+	if err := writeFile(*lockPath, func(w io.Writer) error { _, err := w.Write(updated.Marshal()); return err }); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		fmt.Fprintln(stdout, c)
+	}
+	fmt.Fprintf(stdout, "%s: %d pins, %d changed\n", *lockPath, len(updated.Pins), len(changes))
+	return nil
+}

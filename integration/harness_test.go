@@ -1,0 +1,213 @@
+// Package integration runs Parity on real containers: Docker Engine, images
+// built here and served from a loopback OCI registry by digest, and the
+// fixture module in testdata/fixture whose tests plant a divergence on each
+// axis. With CI=true a missing Docker or image toolchain fails the tests;
+// elsewhere they skip and say why.
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/parity-ci/parity/dockerengine"
+	"github.com/parity-ci/parity/internal/testimages"
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/pipeline"
+	"github.com/parity-ci/parity/policies"
+	"github.com/parity-ci/parity/report"
+	"github.com/parity-ci/parity/runner"
+)
+
+// harness is shared by every test of the package: images are built (or
+// taken from the cache) and pushed once.
+type harness struct {
+	reg    *testimages.Registry
+	images []testimages.Image
+	arm64  bool
+	lock   []byte
+	fixDir string
+}
+
+var (
+	setupOnce sync.Once
+	shared    *harness
+	setupErr  error
+	skipWhy   string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.reg.Close()
+	}
+	os.Exit(code)
+}
+
+// env returns the harness, failing the test in CI and skipping it elsewhere
+// when this machine cannot run real containers.
+func env(t *testing.T) *harness {
+	t.Helper()
+	setupOnce.Do(func() { shared, skipWhy, setupErr = setup(t) })
+	if skipWhy != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must run the real-container tests, but: %s", skipWhy)
+		}
+		t.Skip(skipWhy)
+	}
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+	return shared
+}
+
+func setup(t *testing.T) (*harness, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		return nil, "no Docker daemon answers `docker info`", nil
+	}
+	arches := []string{"amd64"}
+	arm64 := qemuARM64()
+	if arm64 {
+		arches = append(arches, "arm64")
+	} else if os.Getenv("CI") != "" {
+		return nil, "qemu-aarch64 binfmt is not registered (apt-get install qemu-user-static binfmt-support)", nil
+	}
+	if err := testimages.CheckHost(arches); err != nil {
+		return nil, err.Error(), nil
+	}
+	reg, err := testimages.StartRegistry(context.Background(), "") // lives until TestMain ends
+	if err != nil {
+		return nil, "", err
+	}
+	start := time.Now()
+	imgs, err := testimages.Build(ctx, reg, testimages.Options{Arches: arches, Logf: t.Logf})
+	if err != nil {
+		reg.Close()
+		return nil, "", fmt.Errorf("build test images: %w", err)
+	}
+	t.Logf("test images ready in %s", time.Since(start).Round(time.Second))
+	var lock matrix.Lock
+	lock.Version = matrix.LockVersion
+	for _, im := range imgs {
+		lock.Pins = append(lock.Pins, matrix.Pin{Go: im.Go, Libc: matrix.Libc(im.Libc), Image: im.Ref})
+	}
+	fix, err := filepath.Abs("../testdata/fixture")
+	if err != nil {
+		return nil, "", err
+	}
+	return &harness{reg: reg, images: imgs, arm64: arm64, lock: lock.Marshal(), fixDir: fix}, "", nil
+}
+
+func qemuARM64() bool {
+	_, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+	return err == nil
+}
+
+func (h *harness) image(libc string) testimages.Image {
+	for _, im := range h.images {
+		if im.Libc == libc {
+			return im
+		}
+	}
+	panic("no " + libc + " image")
+}
+
+// scope gives each test its own cache volumes, removed when it ends, so a
+// test never sees another's (or an earlier run's) module cache.
+func scope(t *testing.T, eng *dockerengine.Engine) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	s := "parity-it-" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		vols, err := eng.Client().VolumeList(ctx, volume.ListOptions{})
+		if err != nil {
+			return
+		}
+		for _, v := range vols.Volumes {
+			if strings.HasPrefix(v.Name, s+"-") {
+				eng.Client().VolumeRemove(ctx, v.Name, true)
+			}
+		}
+	})
+	return s
+}
+
+// engine connects to the daemon with the fixture as source.
+func (h *harness) engine(t *testing.T, src string) *dockerengine.Engine {
+	t.Helper()
+	eng, err := dockerengine.New(context.Background(), dockerengine.Options{SourceDir: src, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// depsPolicy lets the deps step reach the module proxy from inside a
+// container: this machine's proxy and CA bundle, passed explicitly.
+func depsPolicy(o policies.Options) policies.Options {
+	o.DepsEnv = map[string]string{}
+	if out, err := exec.Command("go", "env", "GOPROXY").Output(); err == nil {
+		o.DepsEnv["GOPROXY"] = strings.TrimSpace(string(out))
+	}
+	for _, ca := range []string{os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
+		if ca != "" {
+			if _, err := os.Stat(ca); err == nil {
+				o.CABundle = ca
+				break
+			}
+		}
+	}
+	return o
+}
+
+// run plans and executes the fixture on Docker and returns the report.
+func (h *harness) run(t *testing.T, ctx context.Context, eng *dockerengine.Engine, req pipeline.Request, opt runner.Options) (report.Report, pipeline.Plan) {
+	t.Helper()
+	goMod, err := os.ReadFile(filepath.Join(h.fixDir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := req.Inputs(goMod, h.lock, "test lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Policy = depsPolicy(in.Policy)
+	plan, err := pipeline.MakePlan(in, eng.Traits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep := pipeline.Execute(ctx, plan, eng, opt, pipeline.Meta{Tool: "parity", Version: "test", Options: in.Policy})
+	t.Logf("%d cells in %s", len(plan.Specs), time.Since(start).Round(time.Second))
+	return rep, plan
+}
+
+// leftovers lists containers Parity made that still exist.
+func leftovers(t *testing.T, eng *dockerengine.Engine) []string {
+	t.Helper()
+	list, err := eng.Client().ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", dockerengine.LabelRun))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range list {
+		ids = append(ids, c.ID[:12]+" "+c.Labels[dockerengine.LabelCell]+"/"+c.Labels[dockerengine.LabelStep])
+	}
+	return ids
+}

@@ -1,0 +1,205 @@
+package report
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/testjson"
+)
+
+// PassOutputLimit caps the output kept for a passing result: it is rarely
+// read, and a verbose passing suite would otherwise dominate the record.
+const PassOutputLimit = 4 << 10
+
+// stderrTailLines is how much of a failed step's stderr a cell keeps.
+const stderrTailLines = 20
+
+// Build makes the report of one run. It is pure: results are parsed, not
+// run. Results for the same cell replace earlier ones (a rerun).
+func Build(meta Meta, results []job.Result) Report {
+	byCell := map[matrix.Cell]job.Result{}
+	for _, res := range results {
+		byCell[res.Cell] = res
+	}
+	r := Report{
+		SchemaVersion: SchemaVersion,
+		Tool:          meta.Tool,
+		CreatedAt:     meta.CreatedAt,
+		Source:        meta.Source,
+		Options:       meta.Options,
+	}
+	rows := map[rowKey]*TestRow{}
+	for _, mc := range sortedCells(byCell) {
+		res := byCell[mc]
+		cell, results := cellOf(res)
+		r.Cells = append(r.Cells, cell)
+		for key, res := range results {
+			row := rows[key]
+			if row == nil {
+				row = &TestRow{Package: key.pkg, Test: key.test}
+				rows[key] = row
+			}
+			row.Results = append(row.Results, res)
+		}
+	}
+	for _, row := range rows {
+		r.Tests = append(r.Tests, *row)
+	}
+	return finish(r)
+}
+
+type rowKey struct{ pkg, test string }
+
+func sortedCells(m map[matrix.Cell]job.Result) []matrix.Cell {
+	cells := make([]matrix.Cell, 0, len(m))
+	for c := range m {
+		cells = append(cells, c)
+	}
+	matrix.Sort(cells)
+	return cells
+}
+
+// cellOf turns one job.Result into its Cell and its per-row results.
+func cellOf(res job.Result) (Cell, map[rowKey]Result) {
+	c := Cell{
+		Cell:            res.Cell,
+		Name:            res.Cell.String(),
+		Runtime:         res.Runtime,
+		Status:          res.Status,
+		Message:         res.Message,
+		Image:           res.Image,
+		PlatformDigest:  res.PlatformDigest,
+		Probe:           res.Probe,
+		Decisions:       res.Decisions,
+		Race:            res.Race,
+		Started:         res.Started,
+		DurationSeconds: res.Duration.Seconds(),
+		CPUSeconds:      res.CPUSeconds,
+	}
+	if c.Decisions == nil {
+		c.Decisions = []job.Decision{}
+	}
+	for _, s := range res.Steps {
+		c.Steps = append(c.Steps, stepOf(s))
+	}
+	if c.Steps == nil {
+		c.Steps = []Step{}
+	}
+	results := map[rowKey]Result{}
+	if res.TestJSON == "" && !hasStderr(res, job.StepTest) {
+		return c, results
+	}
+	testStep, _ := res.Step(job.StepTest)
+	run := testjson.ParseOutput(res.TestJSON, testStep.Stderr)
+	c.Output = run.Unattributed
+	c.StreamTruncated = run.Truncated
+	// A cell killed for running out of time leaves its running tests without
+	// an ending: they timed out, they did not crash.
+	killed := res.Status == job.StatusTimeout
+	for _, p := range run.Packages {
+		if p.Shuffled {
+			if c.ShuffleSeeds == nil {
+				c.ShuffleSeeds = map[string]int64{}
+			}
+			c.ShuffleSeeds[p.ImportPath] = p.ShuffleSeed
+		}
+		if p.NoTestFiles {
+			continue
+		}
+		o := p.OutsideTests
+		if killed && !p.Ended && o == testjson.Crashed {
+			o = testjson.Timeout
+		}
+		pr := Result{Cell: c.Name, Outcome: o, ElapsedSeconds: p.Elapsed.Seconds()}
+		switch {
+		case o == testjson.BuildFail:
+			pr.Output = p.BuildOutput
+		case o != testjson.Pass:
+			pr.Output = p.Output
+		}
+		results[rowKey{p.ImportPath, ""}] = pr
+	}
+	unended := map[string]bool{}
+	for _, p := range run.Packages {
+		unended[p.ImportPath] = !p.Ended
+	}
+	for _, t := range run.Tests {
+		o := t.Outcome
+		if killed && unended[t.Package] && o == testjson.Crashed {
+			o = testjson.Timeout
+		}
+		tr := Result{
+			Cell:            c.Name,
+			Outcome:         o,
+			ElapsedSeconds:  t.Elapsed.Seconds(),
+			Flaky:           t.Flaky,
+			Output:          t.Output,
+			OutputTruncated: t.Truncated,
+			Attrs:           t.Attrs,
+		}
+		if len(t.Runs) > 1 {
+			tr.Runs = t.Runs
+		}
+		if o == testjson.Pass {
+			out, cut := testjson.Truncate(tr.Output, PassOutputLimit)
+			tr.Output, tr.OutputTruncated = out, tr.OutputTruncated || cut
+		}
+		results[rowKey{t.Package, t.Name}] = tr
+	}
+	return c, results
+}
+
+func hasStderr(res job.Result, name job.StepName) bool {
+	s, ok := res.Step(name)
+	return ok && s.Stderr != ""
+}
+
+func stepOf(s job.StepResult) Step {
+	st := Step{
+		Name:            s.Name,
+		ExitCode:        s.ExitCode,
+		DurationSeconds: s.Duration.Seconds(),
+		CPUSeconds:      s.CPUSeconds,
+		Error:           s.Err,
+	}
+	if s.Name != job.StepTest && (s.ExitCode != 0 || s.Err != "") {
+		st.StderrTail = tail(s.Stderr, stderrTailLines)
+	}
+	return st
+}
+
+// tail returns the last n lines of s, capped like test output.
+func tail(s string, n int) string {
+	lines := strings.SplitAfter(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	out, _ := testjson.Truncate(strings.Join(lines, ""), PassOutputLimit)
+	return out
+}
+
+// cellOrder returns the index of each cell name in r.Cells.
+func cellOrder(cells []Cell) map[string]int {
+	m := make(map[string]int, len(cells))
+	for i, c := range cells {
+		m[c.Name] = i
+	}
+	return m
+}
+
+// sortRows orders rows by package, the package row first, then tests by
+// name segment, and each row's results by cell order.
+func sortRows(rows []TestRow, cells []Cell) {
+	order := cellOrder(cells)
+	slices.SortFunc(rows, func(a, b TestRow) int {
+		if c := strings.Compare(a.Package, b.Package); c != 0 {
+			return c
+		}
+		return testjson.CompareTestNames(a.Test, b.Test)
+	})
+	for i := range rows {
+		slices.SortFunc(rows[i].Results, func(a, b Result) int { return order[a.Cell] - order[b.Cell] })
+	}
+}

@@ -1,0 +1,136 @@
+package report
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// maxEvidence caps the evidence line quoted in a cause.
+const maxEvidence = 240
+
+// diagnoseDivergence names the likely cause of a divergence: a signature
+// matching the output of the cells on the wrong side, else flakiness, else
+// what the separating axis suggests.
+func diagnoseDivergence(row TestRow, d Divergence, results []Result, compared map[string]Cell) Cause {
+	evidence := evidenceResults(results)
+	if c, ok := matchSignatures(evidence, d.Axes, compared); ok {
+		return c
+	}
+	if slices.ContainsFunc(results, func(r Result) bool { return r.Flaky }) {
+		return flakyCause
+	}
+	for _, axis := range []string{AxisLibc, AxisArch, AxisRace, AxisGo} {
+		if slices.Contains(d.Axes, axis) {
+			c := axisCauses[axis]
+			c.ID, c.Generic = "axis-"+axis, true
+			if others := slices.DeleteFunc(slices.Clone(d.Axes), func(a string) bool { return a == axis }); len(others) > 0 {
+				c.Text += " (the outcome also follows " + strings.Join(others, ", ") + ")"
+			}
+			return c
+		}
+	}
+	return Cause{
+		ID:      "unexplained",
+		Text:    "the outcome follows no single axis: likely nondeterministic (timing, test order, shared state) or specific to " + strings.Join(d.Outliers, ", "),
+		Hint:    "rerun with -count=N, or with the -shuffle seed the cell printed",
+		Generic: true,
+	}
+}
+
+var flakyCause = Cause{
+	ID:      "flaky",
+	Text:    "the test's outcome varies between runs in the same cell",
+	Hint:    "look for timing, ordering or shared state; -count=N reproduces it",
+	Generic: true,
+}
+
+// diagnoseFailure names the likely cause of a failure common to every cell
+// that ran the test: only signatures without an axis condition can match.
+func diagnoseFailure(row TestRow, compared map[string]Cell) Cause {
+	results := comparedResults(row, compared)
+	if len(results) == 0 {
+		results = row.Results // failed only where cells are not compared (a timed-out cell)
+	}
+	if c, ok := matchSignatures(evidenceResults(results), nil, compared); ok {
+		return c
+	}
+	if slices.ContainsFunc(results, func(r Result) bool { return r.Flaky }) {
+		return flakyCause
+	}
+	return Cause{
+		ID:      "fails-everywhere",
+		Text:    "fails in every cell that ran it: the code or the test, not the platform",
+		Generic: true,
+	}
+}
+
+// evidenceResults picks the results whose output explains the difference:
+// the failing ones, or for a pass/skip divergence the skipping ones.
+func evidenceResults(results []Result) []Result {
+	var failed, skipped []Result
+	for _, r := range results {
+		switch {
+		case r.Outcome.Failed():
+			failed = append(failed, r)
+		case r.Outcome == "skip":
+			skipped = append(skipped, r)
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	return skipped
+}
+
+func matchSignatures(results []Result, axes []string, compared map[string]Cell) (Cause, bool) {
+	for _, sig := range Signatures {
+		if sig.Axis != "" && !slices.Contains(axes, sig.Axis) {
+			continue
+		}
+		if sig.Value != "" && !slices.ContainsFunc(results, func(r Result) bool { return AxisValue(compared[r.Cell], sig.Axis) == sig.Value }) {
+			continue
+		}
+		for _, r := range results {
+			if sig.Value != "" && AxisValue(compared[r.Cell], sig.Axis) != sig.Value {
+				continue
+			}
+			if line, ok := findLine(sig.Pattern, r.Output); ok {
+				return Cause{ID: sig.ID, Text: sig.Cause, Hint: sig.Hint, Evidence: line, EvidenceCell: r.Cell}, true
+			}
+		}
+	}
+	return Cause{}, false
+}
+
+// framing matches the lines go test prints around every test and package,
+// the race detector's ==== rules, and stack frames: none of them says why a test failed, and
+// their durations and addresses would look like data to the signatures.
+var framing = regexp.MustCompile(`^(=+$|=== (RUN|PAUSE|CONT|NAME|ATTR|ARTIFACTS) |\s*--- (PASS|FAIL|SKIP|BENCH): |(PASS|FAIL)$|(ok|FAIL)\s+\S+\s+(\d+\.\d+s|\(cached\)|\[)|exit status \d+$|\s+\S+\.(go|s):\d+( \+0x[0-9a-f]+)?$|\s{0,2}\S+\(.*\)$|goroutine \d+ \[|created by )`)
+
+// findLine returns the first non-framing line of output the pattern
+// matches, trimmed.
+func findLine(p *regexp.Regexp, output string) (string, bool) {
+	for line := range strings.Lines(output) {
+		line = strings.TrimRight(line, "\r\n")
+		if framing.MatchString(line) || !p.MatchString(line) {
+			continue
+		}
+		line = strings.TrimSpace(line)
+		if len(line) > maxEvidence {
+			line = line[:maxEvidence] + "..."
+		}
+		return line, true
+	}
+	return "", false
+}
+
+// FirstMessage returns the first line of output that says something: not
+// go test's framing, not a stack frame; trimmed, capped. Renderers use it
+// as the one-line message of a failure or skip.
+func FirstMessage(output string) string {
+	line, _ := findLine(anything, output)
+	return line
+}
+
+var anything = regexp.MustCompile(`\S`)

@@ -1,0 +1,84 @@
+package report
+
+import (
+	"github.com/parity-ci/parity/testjson"
+)
+
+// finish recomputes everything derived from the cells and the rows'
+// results: row flags and causes, divergences, counts and the verdict. Build
+// and Merge both end here, so a merged report equals a single run's.
+func finish(r Report) Report {
+	if r.Cells == nil {
+		r.Cells = []Cell{}
+	}
+	if r.Tests == nil {
+		r.Tests = []TestRow{}
+	}
+	sortRows(r.Tests, r.Cells)
+	compared := map[string]Cell{}
+	for _, c := range r.Cells {
+		if c.RanTests() {
+			compared[c.Name] = c
+		}
+	}
+	r.Divergences = []Divergence{}
+	for i := range r.Tests {
+		row := &r.Tests[i]
+		row.Failed, row.Flaky, row.Divergent, row.Cause = false, false, false, nil
+		for _, res := range row.Results {
+			row.Failed = row.Failed || res.Outcome.Failed()
+			row.Flaky = row.Flaky || res.Flaky
+		}
+		if d, ok := diverge(*row, compared); ok {
+			row.Divergent = true
+			c := d.Cause
+			row.Cause = &c
+			r.Divergences = append(r.Divergences, d)
+		} else if row.Failed {
+			c := diagnoseFailure(*row, compared)
+			row.Cause = &c
+		}
+	}
+	for i := range r.Cells {
+		r.Cells[i].Counts = countCell(r.Cells[i], r.Tests)
+	}
+	r.Conclusion = r.Verdict(r.Options.AllowDivergence)
+	return r
+}
+
+// countCell counts one cell's outcomes over the rows.
+func countCell(c Cell, rows []TestRow) Counts {
+	var n Counts
+	for _, row := range rows {
+		res, ok := row.Result(c.Name)
+		if !ok || !res.Outcome.Ran() {
+			if ok || (c.RanTests() && !row.IsPackage()) {
+				n.NotRun++
+			}
+			continue
+		}
+		if res.Flaky {
+			n.Flaky++
+		}
+		if row.IsPackage() && !res.Outcome.Failed() {
+			continue // a package without its own problem is counted by its tests
+		}
+		switch res.Outcome {
+		case testjson.Pass:
+			n.Pass++
+		case testjson.Fail:
+			n.Fail++
+		case testjson.Skip:
+			n.Skip++
+		case testjson.Panic:
+			n.Panic++
+		case testjson.Timeout:
+			n.Timeout++
+		case testjson.Crashed:
+			n.Crashed++
+		case testjson.BuildFail:
+			n.BuildFail++
+		}
+	}
+	return n
+}

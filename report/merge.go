@@ -1,0 +1,117 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/parity-ci/parity/matrix"
+)
+
+// Merge combines reports of disjoint cells of the same source and options
+// (say, one made on an amd64 host and one on an arm64 host) into the report
+// one run over all their cells would have made: rows, divergences, counts
+// and the verdict are recomputed.
+//
+// It refuses reports of different schema versions, modules, go lines,
+// revisions or test options, whose cells are not comparable, and a cell
+// present in two reports: which of the two results to keep is not Merge's
+// guess to make (rerun the cell, or drop one report).
+func Merge(reports ...Report) (Report, error) {
+	if len(reports) == 0 {
+		return Report{}, errors.New("merge: no reports")
+	}
+	first := reports[0]
+	m := Report{
+		SchemaVersion: first.SchemaVersion,
+		Tool:          first.Tool,
+		CreatedAt:     first.CreatedAt,
+		Source:        first.Source,
+		Options:       first.Options,
+	}
+	seen := map[string]int{} // cell name -> report number (1-based)
+	rows := map[rowKey]*TestRow{}
+	for i, r := range reports {
+		n := i + 1
+		if err := compatible(first, r, n); err != nil {
+			return Report{}, err
+		}
+		if r.Source.Revision != "" {
+			m.Source.Revision = r.Source.Revision
+		}
+		if r.CreatedAt.After(m.CreatedAt) {
+			m.CreatedAt = r.CreatedAt
+		}
+		m.MergedFrom = append(m.MergedFrom, origins(r)...)
+		for _, c := range r.Cells {
+			if prev, dup := seen[c.Name]; dup {
+				return Report{}, fmt.Errorf("merge: cell %s is in report %d and report %d: merge reports of disjoint cells", c.Name, prev, n)
+			}
+			seen[c.Name] = n
+			m.Cells = append(m.Cells, c)
+		}
+		for _, row := range r.Tests {
+			key := rowKey{row.Package, row.Test}
+			if rows[key] == nil {
+				rows[key] = &TestRow{Package: row.Package, Test: row.Test}
+			}
+			rows[key].Results = append(rows[key].Results, row.Results...)
+		}
+	}
+	sortCells(m.Cells)
+	for _, row := range rows {
+		m.Tests = append(m.Tests, *row) // finish sorts rows and results
+	}
+	return finish(m), nil
+}
+
+// compatible checks that report n can be merged with the first.
+func compatible(first, r Report, n int) error {
+	switch {
+	case r.SchemaVersion != first.SchemaVersion:
+		return fmt.Errorf("merge: report %d has schema version %d, report 1 has %d: rewrite both with the same Parity version", n, r.SchemaVersion, first.SchemaVersion)
+	case r.SchemaVersion != SchemaVersion:
+		return fmt.Errorf("merge: report %d has schema version %d, this Parity merges version %d", n, r.SchemaVersion, SchemaVersion)
+	case r.Source.Module != first.Source.Module:
+		return fmt.Errorf("merge: report %d is of module %q, report 1 of %q", n, r.Source.Module, first.Source.Module)
+	case r.Source.GoLine != first.Source.GoLine:
+		return fmt.Errorf("merge: report %d has go line %q, report 1 has %q: different sources", n, r.Source.GoLine, first.Source.GoLine)
+	case r.Source.Revision != "" && first.Source.Revision != "" && r.Source.Revision != first.Source.Revision:
+		return fmt.Errorf("merge: report %d is of revision %s, report 1 of %s", n, r.Source.Revision, first.Source.Revision)
+	}
+	a, errA := json.Marshal(first.Options)
+	b, errB := json.Marshal(r.Options)
+	if err := errors.Join(errA, errB); err != nil {
+		return fmt.Errorf("merge: comparing options: %w", err)
+	}
+	if string(a) != string(b) {
+		return fmt.Errorf("merge: report %d ran with options %s, report 1 with %s: results are not comparable", n, b, a)
+	}
+	return nil
+}
+
+// origins returns what a report was made from: itself, or for a merged
+// report the reports it merged.
+func origins(r Report) []Origin {
+	if len(r.MergedFrom) > 0 {
+		return r.MergedFrom
+	}
+	o := Origin{Tool: r.Tool, CreatedAt: r.CreatedAt, Cells: []string{}}
+	for _, c := range r.Cells {
+		o.Cells = append(o.Cells, c.Name)
+	}
+	return []Origin{o}
+}
+
+func sortCells(cells []Cell) {
+	mcs := make([]matrix.Cell, len(cells))
+	byCell := map[matrix.Cell]Cell{}
+	for i, c := range cells {
+		mcs[i] = c.Cell
+		byCell[c.Cell] = c
+	}
+	matrix.Sort(mcs)
+	for i, mc := range mcs {
+		cells[i] = byCell[mc]
+	}
+}

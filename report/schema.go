@@ -1,0 +1,237 @@
+package report
+
+import (
+	"time"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/testjson"
+)
+
+// SchemaVersion is the version of the JSON record. It changes only when a
+// field is removed or its meaning changes; new optional fields keep it.
+const SchemaVersion = 1
+
+// Report is the record of one Parity run (or several merged).
+type Report struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	Tool          Tool      `json:"tool"`
+	CreatedAt     time.Time `json:"createdAt"`
+	Source        Source    `json:"source"`
+	Options       Options   `json:"options"`
+	// Cells in matrix order (matrix.Sort).
+	Cells []Cell `json:"cells"`
+	// Tests has one row per (package, test), sorted by package then test;
+	// a row whose Test is empty is the package itself.
+	Tests       []TestRow    `json:"tests"`
+	Divergences []Divergence `json:"divergences"`
+	// Conclusion is the verdict under Options.AllowDivergence; Verdict
+	// recomputes it under another choice.
+	Conclusion Verdict `json:"verdict"`
+	// MergedFrom names the reports a merged report was made from.
+	MergedFrom []Origin `json:"mergedFrom,omitempty"`
+}
+
+// Tool is the program that wrote the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Source is the module under test.
+type Source struct {
+	Module   string `json:"module"`             // module path from go.mod
+	GoLine   string `json:"goLine"`             // go.mod's go line
+	Revision string `json:"revision,omitempty"` // VCS revision, when known
+	// Dir is the module's directory relative to the repository root ("" or
+	// "." for the root); annotations use it to name files.
+	Dir string `json:"dir,omitempty"`
+}
+
+// Options are the test options every cell ran with, as the user gave them.
+type Options struct {
+	Packages []string `json:"packages"`
+	// Race is the race mode requested (e.g. "auto", "on", "off"); whether a
+	// cell actually ran with -race is Cell.Race, with the decision that set it.
+	Race            string            `json:"race,omitempty"`
+	Count           int               `json:"count,omitempty"`
+	Shuffle         string            `json:"shuffle,omitempty"` // "on", "off" or a seed
+	Timeout         string            `json:"timeout,omitempty"` // go test -timeout, e.g. "10m0s"
+	Run             string            `json:"run,omitempty"`
+	Skip            string            `json:"skip,omitempty"`
+	Tags            []string          `json:"tags,omitempty"`
+	Failfast        bool              `json:"failfast,omitempty"`
+	AllowDivergence bool              `json:"allowDivergence"`
+	Extra           map[string]string `json:"extra,omitempty"` // other options, by name
+}
+
+// Meta is what the caller knows about the run besides the cells' results.
+type Meta struct {
+	Tool      Tool
+	CreatedAt time.Time
+	Source    Source
+	Options   Options
+}
+
+// Cell is one cell's execution: where it ran, how it ended, and counts of
+// its outcomes. Per-test outcomes are in Report.Tests.
+type Cell struct {
+	Cell           matrix.Cell       `json:"cell"`
+	Name           string            `json:"name"` // Cell.String(), the key results use
+	Runtime        string            `json:"runtime"`
+	Status         job.Status        `json:"status"`
+	Message        string            `json:"message,omitempty"`
+	Image          string            `json:"image"`
+	PlatformDigest string            `json:"platformDigest,omitempty"`
+	Probe          map[string]string `json:"probe,omitempty"`
+	Decisions      []job.Decision    `json:"decisions"`
+	Race           bool              `json:"race"`
+
+	Started         time.Time `json:"started,omitzero"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	CPUSeconds      float64   `json:"cpuSeconds"`
+
+	Counts Counts `json:"counts"`
+	// ShuffleSeeds maps a package to the seed -shuffle used for it.
+	ShuffleSeeds map[string]int64 `json:"shuffleSeeds,omitempty"`
+	Steps        []Step           `json:"steps"`
+	// Output is what the test step printed outside test2json events
+	// (stderr, plain-text build errors), capped.
+	Output string `json:"output,omitempty"`
+	// StreamTruncated is set when the test stream ended inside a line.
+	StreamTruncated bool `json:"streamTruncated,omitempty"`
+}
+
+// RanTests reports whether the cell's results are compared with others.
+func (c Cell) RanTests() bool { return c.Status.RanTests() }
+
+// Counts are a cell's outcomes. Test outcomes count tests and subtests;
+// package-level problems (build-fail, a panic in init, ...) count packages
+// in the same buckets. NotRun counts tests other cells ran and this one did
+// not (only for cells that ran tests).
+type Counts struct {
+	Pass      int `json:"pass"`
+	Fail      int `json:"fail"`
+	Skip      int `json:"skip"`
+	Panic     int `json:"panic"`
+	Timeout   int `json:"timeout"`
+	Crashed   int `json:"crashed"`
+	BuildFail int `json:"buildFail"`
+	NotRun    int `json:"notRun"`
+	Flaky     int `json:"flaky"`
+}
+
+// Other is every failing outcome that is not a plain fail.
+func (c Counts) Other() int { return c.Panic + c.Timeout + c.Crashed + c.BuildFail }
+
+// Step summarises one step of a cell.
+type Step struct {
+	Name            job.StepName `json:"name"`
+	ExitCode        int          `json:"exitCode"`
+	DurationSeconds float64      `json:"durationSeconds"`
+	CPUSeconds      float64      `json:"cpuSeconds,omitempty"`
+	Error           string       `json:"error,omitempty"` // the runtime's failure
+	// StderrTail is the end of stderr of a failed step other than the test
+	// step (whose output is in the tests and Cell.Output).
+	StderrTail string `json:"stderrTail,omitempty"`
+}
+
+// TestRow is one test (or one package: Test == "") across the cells.
+type TestRow struct {
+	Package string `json:"package"`
+	Test    string `json:"test"`
+	// Results has one entry per cell that has an outcome for the row, in
+	// cell order. A cell that ran tests but has no entry did not run it.
+	Results   []Result `json:"results"`
+	Failed    bool     `json:"failed"`              // some cell failed it
+	Flaky     bool     `json:"flaky,omitempty"`     // some cell's repeated runs disagreed
+	Divergent bool     `json:"divergent,omitempty"` // see Divergences
+	// Cause is the likely cause for a row that failed or diverged.
+	Cause *Cause `json:"cause,omitempty"`
+}
+
+// IsPackage reports whether the row is a package's own outcome.
+func (t TestRow) IsPackage() bool { return t.Test == "" }
+
+// Result returns the row's result for the named cell.
+func (t TestRow) Result(cell string) (Result, bool) {
+	for _, r := range t.Results {
+		if r.Cell == cell {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// Result is a row's outcome in one cell.
+//
+// For package rows, the outcome is what happened outside any test
+// (testjson.Package.OutsideTests): build-fail, panic (init, TestMain),
+// timeout with no test running, fail (non-zero exit with no failing test),
+// crashed; pass means nothing went wrong outside the package's tests.
+type Result struct {
+	Cell           string             `json:"cell"`
+	Outcome        testjson.Outcome   `json:"outcome"`
+	ElapsedSeconds float64            `json:"elapsedSeconds"`
+	Runs           []testjson.Outcome `json:"runs,omitempty"` // with -count > 1
+	Flaky          bool               `json:"flaky,omitempty"`
+	// Output is the test's output (a package row: its build output or what
+	// it printed outside tests). Capped at testjson.MaxOutput, and at
+	// PassOutputLimit for passing results.
+	Output          string            `json:"output,omitempty"`
+	OutputTruncated bool              `json:"outputTruncated,omitempty"`
+	Attrs           map[string]string `json:"attrs,omitempty"`
+}
+
+// Divergence is a row whose outcome differs between cells that ran it.
+type Divergence struct {
+	Package string `json:"package"`
+	Test    string `json:"test"`
+	// Outcomes groups the compared cells by outcome, most severe first.
+	Outcomes []OutcomeCells `json:"outcomes"`
+	// Axes lists every axis ("go", "libc", "arch", "race") whose value alone
+	// determines the outcome over the compared cells.
+	Axes []string `json:"axes"`
+	// Outliers, when no axis explains the divergence, are the cells whose
+	// outcome differs from the most common one.
+	Outliers []string `json:"outliers,omitempty"`
+	// Mild is set when the outcomes are only pass and skip.
+	Mild  bool  `json:"mild,omitempty"`
+	Cause Cause `json:"cause"`
+}
+
+// OutcomeCells is one outcome and the cells that had it.
+type OutcomeCells struct {
+	Outcome testjson.Outcome `json:"outcome"`
+	Cells   []string         `json:"cells"`
+}
+
+// Cause is a likely explanation for a failure or divergence.
+type Cause struct {
+	ID   string `json:"id"`   // a Signature's ID, or "axis-<axis>", "flaky", ...
+	Text string `json:"text"` // what probably happened
+	Hint string `json:"hint,omitempty"`
+	// Evidence is the output line that matched, from EvidenceCell.
+	Evidence     string `json:"evidence,omitempty"`
+	EvidenceCell string `json:"evidenceCell,omitempty"`
+	// Generic is set when no signature matched and the cause only restates
+	// what the separating axis suggests.
+	Generic bool `json:"generic,omitempty"`
+}
+
+// Verdict is the run's conclusion.
+type Verdict struct {
+	OK              bool     `json:"ok"`
+	AllowDivergence bool     `json:"allowDivergence"`
+	Reasons         []string `json:"reasons"` // why not OK; empty when OK
+	FailedTests     int      `json:"failedTests"`
+	DivergentTests  int      `json:"divergentTests"`
+	CellsNotRun     int      `json:"cellsNotRun"`
+}
+
+// Origin records one report merged into another.
+type Origin struct {
+	Tool      Tool      `json:"tool"`
+	CreatedAt time.Time `json:"createdAt"`
+	Cells     []string  `json:"cells"`
+}

@@ -1,0 +1,87 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/parity-ci/parity/job"
+)
+
+// maxNamed is how many tests or cells a verdict reason names before "...".
+const maxNamed = 3
+
+// Verdict concludes the report: not OK when a test failed in any cell, a
+// cell could not run its tests to the end, or (unless allowDivergence) a
+// test's outcome differs between cells. A divergence where one side fails
+// is also a failure, so allowDivergence forgives only the differences
+// that fail nothing (pass vs skip) on their own.
+func (r Report) Verdict(allowDivergence bool) Verdict {
+	v := Verdict{AllowDivergence: allowDivergence, Reasons: []string{}}
+	if len(r.Cells) == 0 {
+		v.Reasons = append(v.Reasons, "no cells")
+	}
+	var failed, divergent []string
+	failingCells := map[string]bool{}
+	for _, row := range r.Tests {
+		if row.Failed {
+			failed = append(failed, rowName(row))
+			for _, res := range row.Results {
+				if res.Outcome.Failed() {
+					failingCells[res.Cell] = true
+				}
+			}
+		}
+		if row.Divergent {
+			divergent = append(divergent, rowName(row))
+		}
+	}
+	v.FailedTests, v.DivergentTests = len(failed), len(divergent)
+	if len(failed) > 0 {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("%s failed: %s", plural(len(failed), "test"), names(failed)))
+	}
+	for _, c := range r.Cells {
+		switch {
+		case c.Status != job.StatusPassed && c.Status != job.StatusFailed:
+			v.CellsNotRun++
+			reason := fmt.Sprintf("cell %s did not run to the end: %s", c.Name, c.Status)
+			if c.Message != "" {
+				reason += ": " + c.Message
+			}
+			v.Reasons = append(v.Reasons, reason)
+		case c.Status == job.StatusFailed && !failingCells[c.Name]:
+			// The cell says it failed and no test explains it: say so rather
+			// than let a broken test step pass unnoticed.
+			v.Reasons = append(v.Reasons, fmt.Sprintf("cell %s failed with no failing test: see its output", c.Name))
+		}
+	}
+	if len(divergent) > 0 && !allowDivergence {
+		v.Reasons = append(v.Reasons, fmt.Sprintf("%s diverge between cells: %s", plural(len(divergent), "test"), names(divergent)))
+	}
+	if len(r.Cells) > 0 && len(r.Tests) == 0 {
+		v.Reasons = append(v.Reasons, "no tests ran in any cell")
+	}
+	v.OK = len(v.Reasons) == 0
+	return v
+}
+
+// rowName names a row for people: "pkg.TestName", or the package alone.
+func rowName(row TestRow) string {
+	if row.IsPackage() {
+		return row.Package + " (package)"
+	}
+	return row.Package + "." + row.Test
+}
+
+func names(list []string) string {
+	if len(list) <= maxNamed {
+		return strings.Join(list, ", ")
+	}
+	return strings.Join(list[:maxNamed], ", ") + fmt.Sprintf(" and %d more", len(list)-maxNamed)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

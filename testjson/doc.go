@@ -1,0 +1,39 @@
+// Package testjson reads the stream `go test -json` prints (test2json events)
+// for one cell and says what happened to each package and each test in it.
+//
+// Outcomes follow what a person reading the raw log would conclude, not only
+// the terminal events, because several endings leave a test without one:
+//
+//   - build-fail: the package (or its test binary) did not build. Its tests
+//     have no events at all; the package carries the build output, taken from
+//     build-output events (Go 1.24+) or, for older toolchains that print build
+//     errors as plain text, from "# import/path" blocks of non-JSON lines.
+//   - panic: the test failed and its own output has a line starting
+//     "panic: ". When a subtest panics, testing prints the panic under the
+//     top-level test after the subtest's fail event; the panic is given to the
+//     subtest that failed last, whose output gets the trace appended. Tests
+//     after a panic in the same package have no events and are not reported:
+//     they did not run, they did not fail.
+//   - timeout: the test was still running when its package ended and the
+//     package printed "panic: test timed out".
+//   - crashed: the test was still running when its package ended (or the
+//     stream ended) without a timeout: os.Exit, a fatal runtime error, a
+//     signal. If its output has a "panic: " line (a panic in a goroutine the
+//     test started, which testing cannot recover), it is a panic instead.
+//   - not-run: a parallel test paused waiting for its siblings and never
+//     resumed before the package ended.
+//
+// A package's own outcome (Package.OutsideTests) is what went wrong outside
+// any test: a build failure, a panic in init or TestMain, a timeout with no
+// test running, a non-zero exit with no failing test. It is pass when the
+// package's result is fully explained by its tests' outcomes.
+//
+// Repeated runs (-count=N) of one test combine into one outcome: the most
+// severe run wins (panic > timeout > crashed > fail > pass > skip), every
+// run's outcome is kept in Test.Runs, and a test whose runs include both a
+// failing and a non-failing outcome is Flaky.
+//
+// Parsing never fails on content: lines that are not test2json events
+// (stderr mixed into stdout, Go < 1.24 build errors, a killed process's
+// partial last line) are kept as unattributed output.
+package testjson

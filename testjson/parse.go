@@ -1,0 +1,448 @@
+package testjson
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Parse reads a `go test -json` stream. It fails only when reading fails;
+// content it cannot interpret is kept as unattributed output.
+func Parse(r io.Reader) (Run, error) {
+	p := newParser()
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			complete := line[len(line)-1] == '\n'
+			p.line(bytes.TrimRight(line, "\r\n"), complete)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Run{}, fmt.Errorf("reading go test -json output: %w", err)
+		}
+	}
+	return p.finish(), nil
+}
+
+// ParseString is Parse for a stream already in memory.
+func ParseString(s string) Run {
+	run, _ := Parse(strings.NewReader(s)) // a strings.Reader never fails
+	return run
+}
+
+type parser struct {
+	pkgs         map[string]*pkgState
+	builds       map[string]*capBuf // build-output events by ImportPath
+	blocks       map[string]*capBuf // plain-text "# import/path" blocks by path
+	block        *capBuf            // the block non-JSON lines currently extend
+	unattributed *capBuf
+	truncated    bool
+}
+
+type pkgState struct {
+	path        string
+	tests       map[string]*testState
+	out         *capBuf
+	ended       bool
+	outcome     Outcome
+	elapsed     time.Duration
+	failedBuild string
+	buildFailed bool // "FAIL p [build failed]" or "[setup failed]"
+	noTestFiles bool
+	timedOut    bool
+	panicked    bool // a panic line outside any test
+	shuffled    bool
+	seed        int64
+	lastFailed  string // the test whose fail event came last
+	// While a subtest's panic is printed under its top-level test, the
+	// lines are copied to the subtest: copyFrom is the test printing them.
+	copyFrom string
+	copyTo   *testState
+}
+
+type testState struct {
+	name      string
+	runs      []runState
+	out       *capBuf
+	attrs     map[string]string
+	artifacts string
+}
+
+type runState struct {
+	outcome    Outcome // empty while the run is open
+	lastAction string  // run, pause or cont
+	panicked   bool
+	elapsed    time.Duration
+}
+
+func newParser() *parser {
+	return &parser{
+		pkgs:         map[string]*pkgState{},
+		builds:       map[string]*capBuf{},
+		blocks:       map[string]*capBuf{},
+		unattributed: newCapBuf(MaxOutput),
+	}
+}
+
+func (p *parser) line(line []byte, complete bool) {
+	e, ok := decodeEvent(line)
+	if !ok {
+		if !complete {
+			p.truncated = true
+			if len(line) > 0 && line[0] == '{' {
+				return // half an event: nothing worth keeping
+			}
+		}
+		p.text(string(line))
+		return
+	}
+	p.block = nil
+	p.event(e)
+}
+
+// text keeps a non-JSON line, and collects it into a build block when it
+// follows a "# import/path" header, as go prints build errors.
+func (p *parser) text(s string) {
+	p.unattributed.WriteString(s + "\n")
+	if path, ok := strings.CutPrefix(s, "# "); ok {
+		path = strings.Trim(strings.Fields(path + " x")[0], "[]")
+		if p.blocks[path] == nil {
+			p.blocks[path] = newCapBuf(MaxOutput)
+		}
+		p.block = p.blocks[path]
+	}
+	if p.block != nil {
+		p.block.WriteString(s + "\n")
+	}
+}
+
+func (p *parser) pkg(path string) *pkgState {
+	ps := p.pkgs[path]
+	if ps == nil {
+		ps = &pkgState{path: path, tests: map[string]*testState{}, out: newCapBuf(MaxOutput)}
+		p.pkgs[path] = ps
+	}
+	return ps
+}
+
+func (ps *pkgState) test(name string) *testState {
+	ts := ps.tests[name]
+	if ts == nil {
+		ts = &testState{name: name, out: newCapBuf(MaxOutput)}
+		ps.tests[name] = ts
+	}
+	return ts
+}
+
+// open returns the test's current run, starting one if none is open.
+func (ts *testState) open() *runState {
+	if n := len(ts.runs); n > 0 && ts.runs[n-1].outcome == "" {
+		return &ts.runs[n-1]
+	}
+	ts.runs = append(ts.runs, runState{lastAction: ActionRun})
+	return &ts.runs[len(ts.runs)-1]
+}
+
+// last returns the test's latest run, open or not, starting one if none.
+func (ts *testState) last() *runState {
+	if len(ts.runs) == 0 {
+		return ts.open()
+	}
+	return &ts.runs[len(ts.runs)-1]
+}
+
+func (p *parser) event(e Event) {
+	if e.Package == "" {
+		switch {
+		case e.Action == ActionBuildOutput && e.ImportPath != "":
+			if p.builds[e.ImportPath] == nil {
+				p.builds[e.ImportPath] = newCapBuf(MaxOutput)
+			}
+			p.builds[e.ImportPath].WriteString(e.Output)
+		case e.Action == ActionBuildFail:
+			// The package's own fail event names this build in FailedBuild.
+		case e.Output != "":
+			p.unattributed.WriteString(e.Output)
+		}
+		return
+	}
+	ps := p.pkg(e.Package)
+	if e.Test == "" {
+		p.packageEvent(ps, e)
+		return
+	}
+	ts := ps.test(e.Test)
+	switch e.Action {
+	case ActionRun:
+		ts.open()
+	case ActionPause, ActionCont:
+		ts.open().lastAction = e.Action
+	case ActionOutput, ActionBench:
+		ps.testOutput(ts, e.Output)
+	case ActionPass, ActionFail, ActionSkip:
+		r := ts.open()
+		r.outcome = Outcome(e.Action)
+		r.elapsed = seconds(e.Elapsed)
+		if r.outcome == Fail {
+			ps.lastFailed = ts.name
+			if r.panicked {
+				r.outcome = Panic
+			}
+		}
+		if ps.copyFrom == ts.name {
+			ps.copyFrom, ps.copyTo = "", nil
+		}
+	case ActionAttr:
+		if ts.attrs == nil {
+			ts.attrs = map[string]string{}
+		}
+		ts.attrs[e.Key] = e.Value
+	case ActionArtifacts:
+		ts.artifacts = e.Path
+	default:
+		if e.Output != "" { // an action from a newer toolchain
+			ps.testOutput(ts, e.Output)
+		}
+	}
+}
+
+func (ps *pkgState) testOutput(ts *testState, out string) {
+	ts.out.WriteString(out)
+	if ps.copyFrom == ts.name && ps.copyTo != nil {
+		ps.copyTo.out.WriteString(out)
+	}
+	if !strings.HasPrefix(out, "panic: ") {
+		return
+	}
+	if isTimeoutPanic(out) {
+		ps.timedOut = true
+		return
+	}
+	owner := ts
+	// testing prints a subtest's panic under its top-level test, after the
+	// subtest's own fail event: give the panic to that subtest.
+	if lf := ps.lastFailed; strings.HasPrefix(lf, ts.name+"/") {
+		owner = ps.tests[lf]
+		owner.out.WriteString(out)
+		ps.copyFrom, ps.copyTo = ts.name, owner
+	}
+	r := owner.last()
+	r.panicked = true
+	if r.outcome == Fail {
+		r.outcome = Panic
+	}
+}
+
+func isTimeoutPanic(out string) bool { return strings.HasPrefix(out, "panic: test timed out") }
+
+func (p *parser) packageEvent(ps *pkgState, e Event) {
+	switch e.Action {
+	case ActionOutput, ActionBench:
+		ps.out.WriteString(e.Output)
+		line := strings.TrimRight(e.Output, "\n")
+		switch {
+		case strings.HasPrefix(line, "-test.shuffle "):
+			if seed, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "-test.shuffle ")), 10, 64); err == nil {
+				ps.shuffled, ps.seed = true, seed
+			}
+		case strings.HasSuffix(line, "[build failed]"), strings.HasSuffix(line, "[setup failed]"):
+			ps.buildFailed = true
+		case strings.HasSuffix(line, "[no test files]"):
+			ps.noTestFiles = true
+		case isTimeoutPanic(line):
+			ps.timedOut = true
+		case strings.HasPrefix(line, "panic: "):
+			ps.panicked = true
+		}
+	case ActionPass, ActionFail, ActionSkip:
+		ps.ended = true
+		ps.outcome = Outcome(e.Action)
+		ps.elapsed = seconds(e.Elapsed)
+		if e.FailedBuild != "" {
+			ps.failedBuild = e.FailedBuild
+		}
+		ps.closeOpenTests()
+	}
+}
+
+// closeOpenTests decides the outcome of tests left without a terminal event
+// when their package ended (or the stream did).
+func (ps *pkgState) closeOpenTests() {
+	for _, ts := range ps.tests {
+		if len(ts.runs) == 0 {
+			continue // output for a test that never started: keep, no outcome
+		}
+		r := &ts.runs[len(ts.runs)-1]
+		if r.outcome != "" {
+			continue
+		}
+		switch {
+		case r.lastAction == ActionPause:
+			r.outcome = NotRun // a parallel test still waiting for its turn
+		case ps.ended && ps.outcome == Pass:
+			r.outcome = Pass // a package cannot pass with a failing test: benchmarks end this way
+		case ps.timedOut:
+			r.outcome = Timeout
+		case r.panicked:
+			r.outcome = Panic
+		case strings.HasPrefix(ts.name, "Benchmark"):
+			r.outcome = Pass // successful benchmarks print no terminal line
+		default:
+			r.outcome = Crashed
+		}
+	}
+}
+
+func (p *parser) finish() Run {
+	run := Run{Truncated: p.truncated}
+	run.Unattributed, _ = p.unattributed.String()
+	for _, path := range slices.Sorted(maps.Keys(p.pkgs)) {
+		ps := p.pkgs[path]
+		if !ps.ended {
+			ps.closeOpenTests()
+		}
+		var tests []Test
+		for _, name := range slices.SortedFunc(maps.Keys(ps.tests), compareTestNames) {
+			if t, ok := ps.tests[name].result(path); ok {
+				tests = append(tests, t)
+			}
+		}
+		run.Packages = append(run.Packages, p.packageResult(ps, tests))
+		run.Tests = append(run.Tests, tests...)
+	}
+	return run
+}
+
+func (ts *testState) result(pkg string) (Test, bool) {
+	if len(ts.runs) == 0 {
+		return Test{}, false
+	}
+	t := Test{Package: pkg, Name: ts.name, Attrs: ts.attrs, Artifacts: ts.artifacts}
+	for _, r := range ts.runs {
+		t.Runs = append(t.Runs, r.outcome)
+		t.Elapsed += r.elapsed
+	}
+	t.Outcome, t.Flaky = Combine(t.Runs)
+	t.Output, t.Truncated = ts.out.String()
+	return t, true
+}
+
+func (p *parser) packageResult(ps *pkgState, tests []Test) Package {
+	pkg := Package{
+		ImportPath:  ps.path,
+		Outcome:     ps.outcome,
+		Elapsed:     ps.elapsed,
+		NoTestFiles: ps.noTestFiles,
+		Ended:       ps.ended,
+		TimedOut:    ps.timedOut,
+		ShuffleSeed: ps.seed,
+		Shuffled:    ps.shuffled,
+	}
+	pkg.Output, _ = ps.out.String()
+	switch {
+	case !ps.ended && ps.timedOut:
+		pkg.Outcome = Timeout
+	case !ps.ended:
+		pkg.Outcome = Crashed
+	case ps.outcome == Fail && (ps.failedBuild != "" || ps.buildFailed):
+		pkg.Outcome = BuildFail
+		pkg.BuildOutput = p.buildOutput(ps)
+	}
+	pkg.OutsideTests = outsideTests(pkg, ps.panicked, tests)
+	return pkg
+}
+
+// outsideTests says what went wrong in a package that its tests' outcomes
+// do not explain.
+func outsideTests(pkg Package, panicked bool, tests []Test) Outcome {
+	switch pkg.Outcome {
+	case Pass, Skip, BuildFail:
+		return pkg.Outcome
+	}
+	if slices.ContainsFunc(tests, func(t Test) bool { return t.Outcome.Failed() }) {
+		return Pass
+	}
+	switch {
+	case panicked:
+		return Panic
+	case pkg.TimedOut:
+		return Timeout
+	case !pkg.Ended:
+		return Crashed
+	}
+	return Fail
+}
+
+// buildOutput finds what the compiler said about a package that did not
+// build: the build-output events of the failed build, else those of any
+// build of the package, else a plain-text "# path" block (Go < 1.24, or
+// stderr appended to the stream), else the package's own output.
+func (p *parser) buildOutput(ps *pkgState) string {
+	if b := p.builds[ps.failedBuild]; b != nil {
+		s, _ := b.String()
+		return s
+	}
+	for _, key := range slices.Sorted(maps.Keys(p.builds)) {
+		if f := strings.Fields(key); len(f) > 0 && f[0] == ps.path {
+			s, _ := p.builds[key].String()
+			return s
+		}
+	}
+	if b := p.blocks[ps.path]; b != nil {
+		s, _ := b.String()
+		return s
+	}
+	s, _ := ps.out.String()
+	return s
+}
+
+// seconds converts test2json's Elapsed, rounding away float noise
+// (2.006 must not become 2.005999999s).
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
+
+// compareTestNames orders tests by name segment so that a parent sorts
+// before its subtests and siblings stay together ("A", "A/x", "A-b").
+func compareTestNames(a, b string) int {
+	return slices.Compare(strings.Split(a, "/"), strings.Split(b, "/"))
+}
+
+// CompareTestNames is the order Run.Tests uses within a package.
+func CompareTestNames(a, b string) int { return compareTestNames(a, b) }
+
+// ParseOutput parses a test step's stdout (the -json stream) followed by its
+// stderr, whose lines are never events: Go < 1.24 prints build errors there,
+// and they become the build output of the packages they name.
+func ParseOutput(stdout, stderr string) Run {
+	p := newParser()
+	for line := range strings.Lines(stdout) {
+		complete := strings.HasSuffix(line, "\n")
+		p.line([]byte(strings.TrimRight(line, "\r\n")), complete)
+	}
+	p.block = nil
+	for line := range strings.Lines(stderr) {
+		p.text(strings.TrimRight(line, "\r\n"))
+	}
+	return p.finish()
+}
+
+// Truncate cuts s to about limit bytes the way test output is capped: head
+// and tail kept at line boundaries, TruncationMarker between them.
+func Truncate(s string, limit int) (string, bool) {
+	if len(s) <= limit {
+		return s, false
+	}
+	b := newCapBuf(limit)
+	b.WriteString(s)
+	return b.String()
+}
