@@ -104,7 +104,7 @@ func TestFixtureMatrix(t *testing.T) {
 	// Planted divergences, each on its axis with its likely cause.
 	type want struct {
 		pkg, test, axis, cause string
-		outcomes             map[string]testjson.Outcome
+		outcomes               map[string]testjson.Outcome
 	}
 	wants := []want{
 		{"libc", "TestPrintfNullPointer", "libc", "", map[string]testjson.Outcome{glibcAMD64: testjson.Pass, muslAMD64: testjson.Fail}},
