@@ -96,7 +96,9 @@ func (m *Ci) Test(
 	if err != nil {
 		return "", err
 	}
-	rep, err := e.Run(ctx, request(goVersion, libc, arch, include, exclude, race, cgo, ptrace, count, shuffle, timeout, cellTimeout, packages, run))
+	req := request(goVersion, libc, arch, include, exclude, race, cgo, ptrace, count, shuffle, timeout, cellTimeout, packages, run)
+	req.AllowDivergence = allowDivergence
+	rep, err := e.Run(ctx, req)
 	if err != nil {
 		return "", err
 	}
@@ -145,12 +147,17 @@ func (m *Ci) Report(
 	packages []string,
 	// +optional
 	run string,
+	// Record a verdict that divergent tests alone do not fail.
+	// +optional
+	allowDivergence bool,
 ) (*dagger.Directory, error) {
 	e, err := engine(ctx, source)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := e.Run(ctx, request(goVersion, libc, arch, include, exclude, race, cgo, ptrace, count, shuffle, timeout, cellTimeout, packages, run))
+	req := request(goVersion, libc, arch, include, exclude, race, cgo, ptrace, count, shuffle, timeout, cellTimeout, packages, run)
+	req.AllowDivergence = allowDivergence
+	rep, err := e.Run(ctx, req)
 	if err != nil {
 		return nil, err
 	}

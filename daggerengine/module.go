@@ -47,7 +47,7 @@ func (e *Engine) Run(ctx context.Context, req pipeline.Request) (report.Report, 
 	if err != nil {
 		return report.Report{}, err
 	}
-	return pipeline.Execute(ctx, p, e, runner.Options{}, pipeline.Meta{Tool: "parity", Version: Version, Options: in.Policy}), nil
+	return pipeline.Execute(ctx, p, e, runner.Options{}, pipeline.Meta{Tool: "parity", Version: Version, Options: in.Policy, AllowDivergence: req.AllowDivergence}), nil
 }
 
 // PlanText is the plan as `parity plan` prints it.

@@ -24,6 +24,7 @@ type Request struct {
 	CacheScope                       string
 	CABundle                         string
 	DepsEnv                          map[string]string
+	AllowDivergence                  bool // divergent tests alone do not fail the verdict
 }
 
 // SplitList splits "a,b c" into its items; flags accept either separator.
