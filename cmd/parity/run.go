@@ -88,6 +88,10 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	// Bad input is reported before any daemon is asked for anything.
+	if _, err := pipeline.MakePlan(in, assumedTraits(f.runtime)); err != nil {
+		return err
+	}
 	rt, closeRT, err := openRuntime(ctx, f, stderr)
 	if err != nil {
 		return err
@@ -161,7 +165,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	traits, err := planTraits(ctx, f, stderr)
+	traits, err := planTraits(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -173,24 +177,32 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // planTraits are the runtime's traits without running anything: asked of
-// the daemon when one answers, else assumed for the named runtime.
-func planTraits(ctx context.Context, f *runFlags, stderr io.Writer) (policies.Traits, error) {
-	switch f.runtime {
-	case "dagger":
-		return policies.Traits{Name: "dagger", NativeArch: hostArch()}, nil
-	case "docker", "auto":
-		if os.Getenv("DAGGER_SESSION_PORT") != "" && f.runtime == "auto" {
-			return policies.Traits{Name: "dagger", NativeArch: hostArch()}, nil
-		}
+// the Docker daemon when one answers, else assumed.
+func planTraits(ctx context.Context, f *runFlags) (policies.Traits, error) {
+	t := assumedTraits(f.runtime)
+	if t.Name == "docker" {
 		if e, err := dockerengine.New(ctx, dockerengine.Options{}); err == nil {
 			defer e.Close()
 			return e.Traits(), nil
 		}
-		t := (&dockerengine.Engine{}).Traits()
-		t.NativeArch = hostArch()
-		return t, nil
 	}
-	return policies.Traits{}, fmt.Errorf("--runtime %q: want docker, dagger or auto", f.runtime)
+	if t.Name == "" {
+		return t, fmt.Errorf("--runtime %q: want docker, dagger or auto", f.runtime)
+	}
+	return t, nil
+}
+
+// assumedTraits are what a runtime can do on this host, without asking it.
+func assumedTraits(runtime string) policies.Traits {
+	if runtime == "dagger" || (runtime == "auto" && os.Getenv("DAGGER_SESSION_PORT") != "") {
+		return policies.Traits{Name: "dagger", NativeArch: hostArch()}
+	}
+	if runtime != "docker" && runtime != "auto" {
+		return policies.Traits{}
+	}
+	t := (&dockerengine.Engine{}).Traits()
+	t.NativeArch = hostArch()
+	return t
 }
 
 func writeOutputs(f *runFlags, rep report.Report) error {
