@@ -109,7 +109,10 @@ func ProgressEvent(e runner.Event) progress.Event {
 	case runner.EventStepStart:
 		pe.Kind, pe.Step, pe.Status, pe.Elapsed = progress.Step, string(e.Step), progress.StepRunning, 0
 	case runner.EventStepDone:
-		pe.Kind, pe.Step, pe.Status, pe.Elapsed = progress.Step, string(e.Step), progress.StepDone, 0
+		pe.Kind, pe.Step, pe.Status, pe.Elapsed = progress.Step, string(e.Step), progress.StepDone, e.StepDuration
+		if e.StepFailed {
+			pe.Status = progress.StepFailed
+		}
 	case runner.EventDone:
 		pe.Kind, pe.Status = progress.Done, string(e.Status)
 		if e.Result != nil && e.Result.TestJSON != "" {

@@ -55,7 +55,10 @@ type Event struct {
 	Step    job.StepName  // EventStepStart, EventStepDone
 	Status  job.Status    // EventDone
 	Elapsed time.Duration // since the cell started
-	Result  *job.Result   // EventDone
+
+	StepDuration time.Duration // EventStepDone
+	StepFailed   bool          // EventStepDone: non-zero exit or runtime failure
+	Result       *job.Result   // EventDone
 }
 
 // Options tune a run.
@@ -137,7 +140,7 @@ func runCell(ctx context.Context, rt Runtime, spec job.Spec, emit func(Event)) (
 		emit(Event{Cell: name, Kind: EventStepStart, Step: step.Name, Elapsed: time.Since(start)})
 		sr := cell.Exec(ctx, step)
 		res.Steps = append(res.Steps, sr)
-		emit(Event{Cell: name, Kind: EventStepDone, Step: step.Name, Elapsed: time.Since(start)})
+		emit(Event{Cell: name, Kind: EventStepDone, Step: step.Name, Elapsed: time.Since(start), StepDuration: sr.Duration, StepFailed: sr.Err != "" || sr.ExitCode != 0})
 		if step.Name == job.StepProbe {
 			res.Probe = probe.Parse(sr.Stdout)
 		}
