@@ -85,3 +85,29 @@ func TestRenderAndMergeRefuseBadFiles(t *testing.T) {
 		t.Fatalf("merge: exit %d %q", code, stderr)
 	}
 }
+
+func TestPinsCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "parity.lock.json")
+		os.WriteFile(p, []byte(s), 0o644)
+		return p
+	}
+	digest := "sha256:" + strings.Repeat("a", 64)
+	full := write(`{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine3.24@` + digest + `"},{"go":"1.27.1","libc":"glibc","image":"golang:1.27.1-trixie@` + digest + `"}]}`)
+	if code, out, stderr := runCLI(t, "pins", "check", "--lock", full); code != exitOK || !strings.Contains(out, "2 pins") {
+		t.Fatalf("complete lock: exit %d %q %q", code, out, stderr)
+	}
+	for name, tc := range map[string]struct{ lock, want string }{
+		"missing pair": {`{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine3.24@` + digest + `"}]}`, "no pin for go1.27.1/glibc"},
+		"unpinned":     {`{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine3.24"},{"go":"1.27.1","libc":"glibc","image":"golang:1.27.1-trixie@` + digest + `"}]}`, "not pinned by digest"},
+		"empty":        {`{"version":1,"pins":[]}`, "has no pins"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "pins", "check", "--lock", write(tc.lock))
+			if code != exitError || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q, want %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
