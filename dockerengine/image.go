@@ -40,7 +40,14 @@ func (e *Engine) ensureImage(ctx context.Context, s job.Spec) (resolvedImage, er
 	if err != nil {
 		return resolvedImage{}, err
 	}
-	byDigest := ref.Repo + "@" + pd
+	// Through the mirror, when one is set, like the index was read.
+	repo := ref.Repo
+	if m := e.opt.Registry.Mirror; m != "" {
+		if repo, err = pins.ApplyMirror(ref.Repo, m); err != nil {
+			return resolvedImage{}, err
+		}
+	}
+	byDigest := repo + "@" + pd
 	inspect, err := e.cli.ImageInspect(ctx, byDigest)
 	if client.IsErrNotFound(err) {
 		e.opt.Logf("%s: pulling %s", s.Cell, byDigest)
@@ -52,7 +59,7 @@ func (e *Engine) ensureImage(ctx context.Context, s job.Spec) (resolvedImage, er
 	if err != nil {
 		return resolvedImage{}, fmt.Errorf("inspect %s: %w", byDigest, err)
 	}
-	if err := checkImage(inspect, ref.Repo, pd, s.Cell.Arch); err != nil {
+	if err := checkImage(inspect, repo, pd, s.Cell.Arch); err != nil {
 		return resolvedImage{}, err
 	}
 	return resolvedImage{id: inspect.ID, platformDigest: pd}, nil

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 
 	"github.com/parity-ci/parity/job"
@@ -301,5 +303,68 @@ func TestCancelLeavesNothingBehind(t *testing.T) {
 	}
 	if left := leftovers(t, eng); len(left) > 0 {
 		t.Fatalf("containers left after cancel: %v", left)
+	}
+}
+
+// TestSetupStepIsCommittedAndReused checks the mechanism Alpine cells use to
+// get a C compiler: the setup step's changes are committed as a local image
+// that later steps run on, and a later run reuses it instead of running the
+// setup again. (The apk install itself cannot run here: no Alpine image.)
+func TestSetupStepIsCommittedAndReused(t *testing.T) {
+	h := env(t)
+	eng := h.engine(t, h.fixDir)
+	goMod, _ := os.ReadFile(filepath.Join(h.fixDir, "go.mod"))
+	req := pipeline.Request{Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: []string{"amd64"}, CacheScope: scope(t, eng)}
+	in, err := req.Inputs(goMod, h.lock, "test lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pipeline.MakePlan(in, eng.Traits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := plan.Specs[0]
+	marker := fmt.Sprintf("/etc/parity-setup-%d", time.Now().UnixNano())
+	setup := job.Step{Name: job.StepSetup, Root: true, Args: []string{"sh", "-c", "echo prepared > " + marker}}
+	look := job.Step{Name: job.StepProbe, Args: []string{"cat", marker}}
+	spec.Steps = []job.Step{setup, look}
+
+	ctx := context.Background()
+	setupImages := func() map[string]bool {
+		list, err := eng.Client().ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", "parity-setup"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, im := range list {
+			ids[im.ID] = true
+		}
+		return ids
+	}
+	before := setupImages()
+	t.Cleanup(func() {
+		for id := range setupImages() {
+			if !before[id] {
+				eng.Client().ImageRemove(ctx, id, image.RemoveOptions{Force: true})
+			}
+		}
+	})
+	for i, wantSetup := range []string{"", "reused prepared image"} {
+		cell, err := eng.Start(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := cell.Exec(ctx, setup)
+		if s.Err != "" || s.ExitCode != 0 || !strings.Contains(s.Stdout, wantSetup) {
+			t.Fatalf("run %d setup: %+v", i, s)
+		}
+		r := cell.Exec(ctx, look)
+		if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "prepared" {
+			t.Fatalf("run %d: the step after setup does not see its change: %+v", i, r)
+		}
+		cell.Close()
+	}
+	if left := leftovers(t, eng); len(left) > 0 {
+		t.Fatalf("containers left: %v", left)
 	}
 }
