@@ -55,7 +55,6 @@ type Step struct {
 	Env     []string `json:"env,omitempty"`  // KEY=VALUE added to Spec.Env for this step only
 	Network bool     `json:"network"`        // false: no network at all where the runtime can
 	Root    bool     `json:"root,omitempty"` // run as root instead of Spec.User (setup only)
-	Mounts  []string `json:"mounts,omitempty"`
 }
 
 // Spec is everything a runtime needs to run one cell.
