@@ -58,7 +58,10 @@ type bench struct {
 	images []testimages.Image
 	fix    string
 	gos    []string
-	scopes []string
+	// depsEnv and caBundle let the deps step reach the module proxy.
+	depsEnv  map[string]string
+	caBundle string
+	scopes   []string
 }
 
 func run(ctx context.Context, gos []string, write string) error {
@@ -89,6 +92,7 @@ func run(ctx context.Context, gos []string, write string) error {
 		return err
 	}
 	b := &bench{eng: eng, lock: lock.Marshal(), goMod: goMod, images: imgs, fix: fix, gos: gos}
+	b.depsEnv, b.caBundle = testimages.HostDeps()
 	defer b.cleanup()
 
 	// Every image is pulled before any timing starts.
@@ -211,8 +215,7 @@ func (b *bench) matrix(ctx context.Context, scope string, only []matrix.Cell) (r
 		return report.Report{}, err
 	}
 	in.Only = only
-	in.Policy.DepsEnv = depsEnv()
-	in.Policy.CABundle = caBundle()
+	in.Policy.DepsEnv, in.Policy.CABundle = b.depsEnv, b.caBundle
 	p, err := pipeline.MakePlan(in, b.eng.Traits())
 	if err != nil {
 		return report.Report{}, err
@@ -241,11 +244,11 @@ func (b *bench) byHand(ctx context.Context, c matrix.Cell) (float64, error) {
 		"-v", b.fix + ":/src:ro", "-v", scope + "-gocache:/cache/go-build", "-v", scope + "-gomod:/cache/gomod", "-w", "/src",
 		"-e", "GOCACHE=/cache/go-build", "-e", "GOMODCACHE=/cache/gomod", "-e", "HOME=/tmp", "-e", "CGO_ENABLED=1",
 		"-e", "GOFLAGS=-mod=readonly", "-e", "GOTOOLCHAIN=local", "-e", "TZ=UTC"}
-	for k, v := range depsEnv() {
+	for k, v := range b.depsEnv {
 		args = append(args, "-e", k+"="+v)
 	}
-	if ca := caBundle(); ca != "" {
-		args = append(args, "-v", ca+":/etc/ca.crt:ro", "-e", "SSL_CERT_FILE=/etc/ca.crt")
+	if b.caBundle != "" {
+		args = append(args, "-v", b.caBundle+":/etc/ca.crt:ro", "-e", "SSL_CERT_FILE=/etc/ca.crt")
 	}
 	args = append(args, ref, "sh", "-c", "go mod download && go mod verify && go test -json -race "+strings.Join(packages, " ")+" >/dev/null")
 	start := time.Now()
@@ -268,25 +271,6 @@ func sameOutcomes(a, b report.Report) bool {
 		return strings.Join(rows, "\n")
 	}
 	return len(a.Tests) > 0 && key(a) == key(b)
-}
-
-func depsEnv() map[string]string {
-	out, err := exec.Command("go", "env", "GOPROXY").Output()
-	if err != nil {
-		return nil
-	}
-	return map[string]string{"GOPROXY": strings.TrimSpace(string(out))}
-}
-
-func caBundle() string {
-	for _, p := range []string{os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	return ""
 }
 
 func median(xs []float64) float64 {

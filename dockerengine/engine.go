@@ -51,6 +51,13 @@ var _ runner.Runtime = (*Engine)(nil)
 // New connects to the daemon named by the environment (DOCKER_HOST, ...) and
 // refuses one too old to honour the Spec.
 func New(ctx context.Context, opt Options) (*Engine, error) {
+	if opt.SourceDir != "" {
+		abs, err := filepath.Abs(opt.SourceDir)
+		if err != nil {
+			return nil, err
+		}
+		opt.SourceDir = abs
+	}
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
@@ -74,11 +81,6 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 	if err != nil {
 		cli.Close()
 		return nil, fmt.Errorf("docker: daemon architecture: %w", err)
-	}
-	if opt.SourceDir != "" {
-		if opt.SourceDir, err = filepath.Abs(opt.SourceDir); err != nil {
-			return nil, err
-		}
 	}
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}

@@ -161,18 +161,7 @@ func (h *harness) engine(t *testing.T, src string) *dockerengine.Engine {
 // depsPolicy lets the deps step reach the module proxy from inside a
 // container: this machine's proxy and CA bundle, passed explicitly.
 func depsPolicy(o policies.Options) policies.Options {
-	o.DepsEnv = map[string]string{}
-	if out, err := exec.Command("go", "env", "GOPROXY").Output(); err == nil {
-		o.DepsEnv["GOPROXY"] = strings.TrimSpace(string(out))
-	}
-	for _, ca := range []string{os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
-		if ca != "" {
-			if _, err := os.Stat(ca); err == nil {
-				o.CABundle = ca
-				break
-			}
-		}
-	}
+	o.DepsEnv, o.CABundle = testimages.HostDeps()
 	return o
 }
 

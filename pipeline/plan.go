@@ -7,6 +7,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -91,24 +92,12 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 		return Plan{}, errors.New(strings.Join(errs, "\n"))
 	}
 	if runnable == 0 {
-		var gos []string
+		var gos []string // cells are sorted by Go version: equal ones are adjacent
 		for _, c := range cells {
 			gos = append(gos, c.Go)
 		}
 		return Plan{}, fmt.Errorf("go.mod requires go >= %s, newer than every cell's Go (%s): pin a newer image in %s or lower the go line",
-			p.GoLine, strings.Join(uniq(gos), ", "), matrix.LockFile)
+			p.GoLine, strings.Join(slices.Compact(gos), ", "), matrix.LockFile)
 	}
 	return p, nil
-}
-
-func uniq(s []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
 }

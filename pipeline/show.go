@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -45,7 +46,7 @@ func WritePlan(w io.Writer, p Plan, rt policies.Traits) error {
 	for _, s := range p.Specs {
 		var own []job.Decision
 		for _, d := range s.Decisions {
-			if !containsDecision(common, d) {
+			if !slices.Contains(common, d) {
 				own = append(own, d)
 			}
 		}
@@ -71,7 +72,7 @@ func commonDecisions(specs []job.Spec) []job.Decision {
 	for _, d := range specs[0].Decisions {
 		shared := true
 		for _, s := range specs[1:] {
-			if !containsDecision(s.Decisions, d) {
+			if !slices.Contains(s.Decisions, d) {
 				shared = false
 				break
 			}
@@ -81,15 +82,6 @@ func commonDecisions(specs []job.Spec) []job.Decision {
 		}
 	}
 	return out
-}
-
-func containsDecision(ds []job.Decision, d job.Decision) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
 
 func orDash(s string) string {
