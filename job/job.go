@@ -74,6 +74,12 @@ type Spec struct {
 	// Dagger can grant SYS_PTRACE. Steps then run as root.
 	InsecureRoot bool `json:"insecureRoot,omitempty"`
 
+	// Resource limits of every step's container; 0 = none. Set by the
+	// limits policies; a runtime that cannot apply one says so there.
+	MemoryBytes int64   `json:"memoryBytes,omitempty"`
+	PidsLimit   int64   `json:"pidsLimit,omitempty"`
+	CPUs        float64 `json:"cpus,omitempty"`
+
 	Steps   []Step        `json:"steps"`
 	Timeout time.Duration `json:"timeout"` // whole cell; 0 = none
 	Race    bool          `json:"race"`
@@ -95,10 +101,27 @@ const (
 	StatusTimeout     Status = "timeout"      // the cell ran out of its time
 	StatusError       Status = "error"        // the runtime failed (image, daemon, ...)
 	StatusCancelled   Status = "cancelled"
+
+	// Outcomes that are not the platform's fault: the cell's tests are
+	// never compared with other cells', so none of them can diverge.
+	StatusKilled        Status = "killed"         // stopped from outside Parity (docker kill, a reboot)
+	StatusOutOfMemory   Status = "out-of-memory"  // the kernel's OOM killer acted in the cell (its memory limit)
+	StatusResourceLimit Status = "resource-limit" // the cell hit its process limit (pids cgroup)
+	StatusRuntimeLost   Status = "runtime-lost"   // the daemon or engine went away mid-step
 )
 
 // Runnable statuses produced test output worth comparing.
 func (s Status) RanTests() bool { return s == StatusPassed || s == StatusFailed || s == StatusTimeout }
+
+// Infrastructure reports whether the status blames the machine the cell
+// ran on rather than the code or the platform under test.
+func (s Status) Infrastructure() bool {
+	switch s {
+	case StatusKilled, StatusOutOfMemory, StatusResourceLimit, StatusRuntimeLost, StatusCancelled, StatusError:
+		return true
+	}
+	return false
+}
 
 // StepResult is what one step printed and how it ended.
 type StepResult struct {
@@ -109,6 +132,17 @@ type StepResult struct {
 	Duration   time.Duration `json:"duration"`
 	CPUSeconds float64       `json:"cpuSeconds,omitempty"` // from the container's cgroup, where known
 	Err        string        `json:"error,omitempty"`      // the runtime's own failure, not the command's
+
+	// What the runtime saw from outside the container, never from its
+	// output: a test cannot forge these.
+	OOMKilled     bool `json:"oomKilled,omitempty"`     // the OOM killer acted in the step's cgroup
+	KilledOutside bool `json:"killedOutside,omitempty"` // the container died from a signal Parity did not send
+	PidsLimitHit  bool `json:"pidsLimitHit,omitempty"`  // a fork was refused by the pids cgroup limit
+	RuntimeLost   bool `json:"runtimeLost,omitempty"`   // the daemon/engine connection broke mid-step
+	// Cached is set when the runtime served the step from its cache (the
+	// step's own recorded start predates this run); Duration then is the
+	// original run's, as the step recorded it.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // Result is what happened to one cell.

@@ -165,6 +165,18 @@ func Classify(spec job.Spec, sr job.StepResult, probed map[string]string, ctxErr
 		}
 		return job.StatusCancelled, fmt.Sprintf("cancelled during %s", sr.Name), true
 	}
+	// What the runtime saw from outside comes first: these are facts about
+	// the machine, and no output of the step can produce or hide them.
+	switch {
+	case sr.RuntimeLost:
+		return job.StatusRuntimeLost, fmt.Sprintf("the %s went away during %s of %s: %s", orRuntime(sr.Err), sr.Name, spec.Cell, firstLine(sr.Err)), true
+	case sr.OOMKilled:
+		return job.StatusOutOfMemory, fmt.Sprintf("out of memory during %s: the kernel killed a process of the cell (memory limit %s)", sr.Name, limitOf(spec.MemoryBytes)), true
+	case sr.KilledOutside:
+		return job.StatusKilled, fmt.Sprintf("killed from outside Parity during %s (exit %d, not by Parity, not out of memory)", sr.Name, sr.ExitCode), true
+	case sr.PidsLimitHit && sr.ExitCode != 0:
+		return job.StatusResourceLimit, fmt.Sprintf("%s hit the cell's process limit (%d): a fork was refused", sr.Name, spec.PidsLimit), true
+	}
 	if sr.Err != "" {
 		return job.StatusError, fmt.Sprintf("%s: %s", sr.Name, sr.Err), true
 	}
@@ -185,8 +197,6 @@ func Classify(spec job.Spec, sr job.StepResult, probed map[string]string, ctxErr
 		switch {
 		case sr.ExitCode == 0:
 			return job.StatusPassed, "", true
-		case strings.Contains(sr.Stderr, "go.mod requires go >="):
-			return job.StatusNotRunnable, lastLine(sr.Stderr), true
 		case strings.TrimSpace(sr.Stdout) == "":
 			// go test printed no JSON at all: it never got to run a test.
 			return job.StatusError, fmt.Sprintf("go test failed before running tests (exit %d): %s", sr.ExitCode, lastLine(sr.Stderr)), true
@@ -218,4 +228,23 @@ func lastLine(outputs ...string) string {
 		}
 	}
 	return "(no output)"
+}
+
+func orRuntime(err string) string {
+	if strings.Contains(strings.ToLower(err), "dagger") || strings.Contains(strings.ToLower(err), "engine") {
+		return "engine"
+	}
+	return "daemon"
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
+}
+
+func limitOf(n int64) string {
+	if n <= 0 {
+		return "none set"
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }

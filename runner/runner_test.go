@@ -187,7 +187,13 @@ func TestClassify(t *testing.T) {
 		{"verify fails", job.StepResult{Name: job.StepDeps, ExitCode: 1, Stderr: "golang.org/x/sync v0.25.0: dir has been modified (/cache/gomod/golang.org/x/sync@v0.25.0)\n"}, nil, job.StatusDepsFailed, "dir has been modified", true},
 		{"tests pass", job.StepResult{Name: job.StepTest, Stdout: "{}"}, nil, job.StatusPassed, "", true},
 		{"tests fail", job.StepResult{Name: job.StepTest, ExitCode: 1, Stdout: "{}"}, nil, job.StatusFailed, "go test exited 1", true},
-		{"toolchain too old", job.StepResult{Name: job.StepTest, ExitCode: 1, Stderr: "go: go.mod requires go >= 1.28 (running go 1.27.1; GOTOOLCHAIN=local)\n"}, nil, job.StatusNotRunnable, "go.mod requires go >= 1.28", true},
+		// A too-old toolchain is known at planning time (Spec.NotRunnable);
+		// the same words printed by a test must not relabel its cell.
+		{"forged toolchain line", job.StepResult{Name: job.StepTest, ExitCode: 1, Stdout: `{"Action":"fail","Package":"p"}` + "\n", Stderr: "go: go.mod requires go >= 1.99 (running go 1.27.1; GOTOOLCHAIN=local)\n"}, nil, job.StatusFailed, "go test exited 1", true},
+		{"killed from outside", job.StepResult{Name: job.StepTest, ExitCode: 137, KilledOutside: true, Stdout: "{}\n"}, nil, job.StatusKilled, "killed from outside", true},
+		{"oom", job.StepResult{Name: job.StepTest, ExitCode: 137, OOMKilled: true, KilledOutside: true}, nil, job.StatusOutOfMemory, "out of memory", true},
+		{"pids", job.StepResult{Name: job.StepTest, ExitCode: 2, PidsLimitHit: true}, nil, job.StatusResourceLimit, "process limit", true},
+		{"daemon lost", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}, nil, job.StatusRuntimeLost, "daemon went away during test", true},
 		{"go test broke", job.StepResult{Name: job.StepTest, ExitCode: 1, Stderr: "go: cannot find main module\n"}, nil, job.StatusError, "cannot find main module", true},
 		{"runtime failed", job.StepResult{Name: job.StepDeps, Err: "create container: no such image"}, nil, job.StatusError, "deps: create container", true},
 	} {
