@@ -2,8 +2,13 @@
 // across Go versions, C libraries (glibc, musl) and architectures (amd64,
 // arm64), and reports the tests whose outcome depends on the platform.
 //
-// This module is a thin shell: every function hands its arguments to the
-// root packages (daggerengine, pipeline), which the project builds and tests
+// The constructor takes the options every function shares:
+//
+//	dagger call --go-version=1.27.1 --libc=glibc test --source=.
+//
+// This module is a thin shell: it copies its arguments into
+// daggerengine.Args and hands them, with the files and secrets, to the root
+// packages (daggerengine, pipeline), which the project builds and tests
 // outside Dagger too.
 package main
 
@@ -16,30 +21,87 @@ import (
 	"dagger/ci/internal/dagger"
 
 	"github.com/parity-ci/parity/daggerengine"
-	"github.com/parity-ci/parity/pipeline"
 )
 
-type Ci struct{}
-
-// engine joins this function's session through the published SDK and binds
-// the source directory to it.
-func engine(ctx context.Context, source *dagger.Directory) (*daggerengine.Engine, error) {
-	id, err := source.ID(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := pub.Connect(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connect to the session: %w", err)
-	}
-	return daggerengine.New(ctx, c, c.LoadDirectoryFromID(pub.DirectoryID(id)))
+// Ci holds the options of a run, set by the constructor; test, report and
+// plan use them. Private: they are state, not functions of their own.
+type Ci struct {
+	// +private
+	Source *dagger.Directory
+	// +private
+	GoVersion []string
+	// +private
+	Libc []string
+	// +private
+	Arch []string
+	// +private
+	Include []string
+	// +private
+	Exclude []string
+	// +private
+	Profile string
+	// +private
+	Race string
+	// +private
+	Cgo string
+	// +private
+	Ptrace string
+	// +private
+	Count int
+	// +private
+	Shuffle string
+	// +private
+	Timeout string
+	// +private
+	CellTimeout string
+	// +private
+	Packages []string
+	// +private
+	RunPattern string
+	// +private
+	Skip string
+	// +private
+	Short string
+	// +private
+	Tags []string
+	// +private
+	Failfast bool
+	// +private
+	CellMemory string
+	// +private
+	CellCpus string
+	// +private
+	CellPids int
+	// +private
+	Parallel int
+	// +private
+	Reruns int
+	// +private
+	FailOnFlaky bool
+	// +private
+	Explain string
+	// +private
+	CacheScope string
+	// +private
+	Lock *dagger.File
+	// +private
+	RegistryMirror string
+	// +private
+	CaBundle *dagger.File
+	// +private
+	DepsEnv []string
+	// +private
+	Goprivate string
+	// +private
+	Netrc *dagger.Secret
+	// +private
+	GitToken *dagger.Secret
+	// +private
+	GitHost string
 }
 
-// Run the matrix and print the verdict; fails when any test fails, any cell
-// cannot run, or (unless allowDivergence) any test diverges between cells.
-func (m *Ci) Test(
-	ctx context.Context,
-	// The Go module to test (the directory holding go.mod).
+func New(
+	// The Go module to test (the directory holding go.mod). test, report and plan take --source too.
 	// +defaultPath="/"
 	// +ignore=[".git", "parity-report"]
 	source *dagger.Directory,
@@ -58,6 +120,9 @@ func (m *Ci) Test(
 	// Cells to leave out; * matches anything, e.g. */musl/arm64.
 	// +optional
 	exclude []string,
+	// pre-push: only the cells of the engine's arch, with -short.
+	// +optional
+	profile string,
 	// -race: auto (on wherever it can work), on, off.
 	// +optional
 	// +default="auto"
@@ -88,86 +153,138 @@ func (m *Ci) Test(
 	// go test -run.
 	// +optional
 	run string,
+	// go test -skip.
+	// +optional
+	skip string,
+	// go test -short: auto (on with the pre-push profile), on, off.
+	// +optional
+	short string,
+	// go test -tags.
+	// +optional
+	tags []string,
+	// go test -failfast.
+	// +optional
+	failfast bool,
+	// Memory of each cell, e.g. 2GiB (default: derived from the host).
+	// +optional
+	cellMemory string,
+	// Cores of each cell, e.g. 1.5 (default: derived from the host).
+	// +optional
+	cellCpus string,
+	// Processes and threads of each cell (default: derived from the host).
+	// +optional
+	cellPids int,
+	// Cells at once (default: all).
+	// +optional
+	parallel int,
+	// Re-run each failing or divergent test this many more times in every cell where it ran, to tell flaky from divergent.
+	// +optional
+	// +default=2
+	reruns int,
+	// Fail the verdict on flaky tests too.
+	// +optional
+	failOnFlaky bool,
+	// Prove the cause of each divergent test by experiment: auto (when at most 10 diverge), on, off.
+	// +optional
+	// +default="auto"
+	explain string,
+	// Prefix of the cache volume names (default: one per project).
+	// +optional
+	cacheScope string,
+	// Image pins (default: parity.lock.json in the source, else the built-in pins).
+	// +optional
+	lock *dagger.File,
+	// Fetch images, and the indexes read to pick each platform's manifest, through this mirror (host[:port][/path]).
+	// +optional
+	registryMirror string,
+	// Extra CA certificates for the module download step (a TLS-intercepting proxy's, a private proxy's).
+	// +optional
+	caBundle *dagger.File,
+	// KEY=VALUE variables for the module download step only, e.g. GOPROXY=https://proxy.corp.example.
+	// +optional
+	depsEnv []string,
+	// GOPRIVATE for the module download step (its commas would split a --deps-env list).
+	// +optional
+	goprivate string,
+	// A .netrc for private modules, read by the go command in the download step only.
+	// +optional
+	netrc *dagger.Secret,
+	// A token for private modules fetched with git, offered to --git-host only, in the download step only.
+	// +optional
+	gitToken *dagger.Secret,
+	// The host --git-token is for.
+	// +optional
+	// +default="github.com"
+	gitHost string,
+) *Ci {
+	return &Ci{
+		Source: source, GoVersion: goVersion, Libc: libc, Arch: arch, Include: include, Exclude: exclude,
+		Profile: profile, Race: race, Cgo: cgo, Ptrace: ptrace, Count: count,
+		Shuffle: shuffle, Timeout: timeout, CellTimeout: cellTimeout, Packages: packages,
+		RunPattern: run, Skip: skip, Short: short, Tags: tags, Failfast: failfast,
+		CellMemory: cellMemory, CellCpus: cellCpus, CellPids: cellPids, Parallel: parallel,
+		Reruns: reruns, FailOnFlaky: failOnFlaky, Explain: explain,
+		CacheScope: cacheScope, Lock: lock, RegistryMirror: registryMirror, CaBundle: caBundle,
+		DepsEnv: depsEnv, Goprivate: goprivate, Netrc: netrc, GitToken: gitToken, GitHost: gitHost,
+	}
+}
+
+// Run the matrix and print the verdict. Fails when any test fails, any cell
+// cannot run, or (unless allowDivergence) any test diverges between cells;
+// the error's first line is "parity: the verdict is red: ..." then, while
+// bad input fails with "parity: bad input: ...".
+func (m *Ci) Test(
+	ctx context.Context,
+	// The Go module to test, instead of the constructor's --source.
+	// +optional
+	// +ignore=[".git", "parity-report"]
+	source *dagger.Directory,
 	// Do not fail on divergent tests alone.
 	// +optional
 	allowDivergence bool,
 ) (string, error) {
-	e, err := engine(ctx, source)
+	e, args, err := m.engine(ctx, source, allowDivergence)
 	if err != nil {
 		return "", err
 	}
-	req := request(goVersion, libc, arch, include, exclude, race, cgo, ptrace, count, shuffle, timeout, cellTimeout, packages, run)
-	req.AllowDivergence = allowDivergence
-	rep, err := e.Run(ctx, req)
+	rep, err := e.Run(ctx, args)
 	if err != nil {
-		return "", err
+		return "", failure(err)
 	}
 	summary := daggerengine.Summary(rep)
-	if v := rep.Verdict(allowDivergence); !v.OK {
-		return "", fmt.Errorf("%s\nparity: the verdict is red", summary)
+	if err := daggerengine.VerdictError(rep.Verdict(allowDivergence), summary); err != nil {
+		return "", err
 	}
 	return summary, nil
 }
 
 // Run the matrix and return summary.md, junit.xml and report.json, whatever
-// the outcome: `dagger call report --source=. -o ./parity-report`.
+// the verdict: `dagger call report --source=. -o ./parity-report`.
 func (m *Ci) Report(
 	ctx context.Context,
-	// +defaultPath="/"
+	// The Go module to test, instead of the constructor's --source.
+	// +optional
 	// +ignore=[".git", "parity-report"]
 	source *dagger.Directory,
-	// +optional
-	goVersion []string,
-	// +optional
-	libc []string,
-	// +optional
-	arch []string,
-	// +optional
-	include []string,
-	// +optional
-	exclude []string,
-	// +optional
-	// +default="auto"
-	race string,
-	// +optional
-	// +default="auto"
-	cgo string,
-	// +optional
-	ptrace string,
-	// +optional
-	count int,
-	// +optional
-	shuffle string,
-	// +optional
-	timeout string,
-	// +optional
-	cellTimeout string,
-	// +optional
-	// +default=["./..."]
-	packages []string,
-	// +optional
-	run string,
 	// Record a verdict that divergent tests alone do not fail.
 	// +optional
 	allowDivergence bool,
 ) (*dagger.Directory, error) {
-	e, err := engine(ctx, source)
+	e, args, err := m.engine(ctx, source, allowDivergence)
 	if err != nil {
 		return nil, err
 	}
-	req := request(goVersion, libc, arch, include, exclude, race, cgo, ptrace, count, shuffle, timeout, cellTimeout, packages, run)
-	req.AllowDivergence = allowDivergence
-	rep, err := e.Run(ctx, req)
+	rep, err := e.Run(ctx, args)
 	if err != nil {
-		return nil, err
+		return nil, failure(err)
 	}
 	dir, err := e.ReportDir(rep)
 	if err != nil {
-		return nil, err
+		return nil, failure(err)
 	}
 	id, err := dir.ID(ctx)
 	if err != nil {
-		return nil, err
+		return nil, failure(err)
 	}
 	return dag.LoadDirectoryFromID(dagger.DirectoryID(id)), nil
 }
@@ -176,39 +293,100 @@ func (m *Ci) Report(
 // running anything.
 func (m *Ci) Plan(
 	ctx context.Context,
-	// +defaultPath="/"
+	// The Go module to plan for, instead of the constructor's --source.
+	// +optional
 	// +ignore=[".git", "parity-report"]
 	source *dagger.Directory,
-	// +optional
-	goVersion []string,
-	// +optional
-	libc []string,
-	// +optional
-	arch []string,
-	// +optional
-	include []string,
-	// +optional
-	exclude []string,
-	// +optional
-	// +default="auto"
-	race string,
-	// +optional
-	// +default="auto"
-	cgo string,
-	// +optional
-	ptrace string,
 ) (string, error) {
-	e, err := engine(ctx, source)
+	e, args, err := m.engine(ctx, source, false)
 	if err != nil {
 		return "", err
 	}
-	return e.PlanText(ctx, request(goVersion, libc, arch, include, exclude, race, cgo, ptrace, 0, "", "", "", nil, ""))
+	out, err := e.PlanText(ctx, args)
+	if err != nil {
+		return "", failure(err)
+	}
+	return out, nil
 }
 
-func request(gos, libc, arch, include, exclude []string, race, cgo, ptrace string, count int, shuffle, timeout, cellTimeout string, packages []string, run string) pipeline.Request {
-	return pipeline.Request{
-		Go: gos, Libc: libc, Arch: arch, Include: include, Exclude: exclude,
-		Race: race, Cgo: cgo, Ptrace: ptrace, Count: count, Shuffle: shuffle,
-		Timeout: timeout, CellTimeout: cellTimeout, Packages: packages, Run: run,
+// engine joins this function's session through the published SDK and binds
+// the run's directory, files and secrets to it by ID.
+func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergence bool) (*daggerengine.Engine, daggerengine.Args, error) {
+	if source == nil {
+		source = m.Source
 	}
+	args := daggerengine.Args{
+		Go: m.GoVersion, Libc: m.Libc, Arch: m.Arch, Include: m.Include, Exclude: m.Exclude,
+		Profile: m.Profile, Race: m.Race, Cgo: m.Cgo, Ptrace: m.Ptrace, Count: m.Count,
+		Shuffle: m.Shuffle, Timeout: m.Timeout, CellTimeout: m.CellTimeout, Packages: m.Packages,
+		Run: m.RunPattern, Skip: m.Skip, Short: m.Short, Tags: m.Tags, Failfast: m.Failfast,
+		CellMemory: m.CellMemory, CellCPUs: m.CellCpus, CellPids: m.CellPids, Parallel: m.Parallel,
+		Reruns: m.Reruns, FailOnFlaky: m.FailOnFlaky, Explain: m.Explain,
+		CacheScope: m.CacheScope, RegistryMirror: m.RegistryMirror, DepsEnv: m.DepsEnv, Goprivate: m.Goprivate,
+		AllowDivergence: allowDivergence,
+	}
+	c, err := pub.Connect(ctx)
+	if err != nil {
+		return nil, args, fmt.Errorf("parity: connect to the session: %w", err)
+	}
+	opt := daggerengine.Options{GitHost: m.GitHost, RegistryMirror: m.RegistryMirror}
+	if opt.Source, err = loadDirectory(ctx, c, source); err != nil {
+		return nil, args, err
+	}
+	if opt.Lock, err = loadFile(ctx, c, m.Lock); err != nil {
+		return nil, args, err
+	}
+	if opt.CABundle, err = loadFile(ctx, c, m.CaBundle); err != nil {
+		return nil, args, err
+	}
+	if opt.Netrc, err = loadSecret(ctx, c, m.Netrc); err != nil {
+		return nil, args, err
+	}
+	if opt.GitToken, err = loadSecret(ctx, c, m.GitToken); err != nil {
+		return nil, args, err
+	}
+	e, err := daggerengine.New(ctx, c, opt)
+	if err != nil {
+		return nil, args, failure(err)
+	}
+	return e, args, nil
+}
+
+func loadDirectory(ctx context.Context, c *pub.Client, d *dagger.Directory) (*pub.Directory, error) {
+	id, err := d.ID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("parity: source: %w", err)
+	}
+	return c.LoadDirectoryFromID(pub.DirectoryID(id)), nil
+}
+
+func loadFile(ctx context.Context, c *pub.Client, f *dagger.File) (*pub.File, error) {
+	if f == nil {
+		return nil, nil
+	}
+	id, err := f.ID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("parity: file: %w", err)
+	}
+	return c.LoadFileFromID(pub.FileID(id)), nil
+}
+
+func loadSecret(ctx context.Context, c *pub.Client, s *dagger.Secret) (*pub.Secret, error) {
+	if s == nil {
+		return nil, nil
+	}
+	id, err := s.ID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("parity: secret: %w", err)
+	}
+	return c.LoadSecretFromID(pub.SecretID(id)), nil
+}
+
+// failure keeps a bad-input error's first line and marks any other as
+// Parity's own failure.
+func failure(err error) error {
+	if daggerengine.IsBadInput(err) {
+		return err
+	}
+	return fmt.Errorf("parity: %w", err)
 }

@@ -7,7 +7,9 @@ package daggerengine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,21 +17,50 @@ import (
 
 	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/pins"
 	"github.com/parity-ci/parity/policies"
 	"github.com/parity-ci/parity/runner"
 )
 
 // Engine runs cells in one Dagger session.
 type Engine struct {
-	c      *dagger.Client
-	src    *dagger.Directory
-	native matrix.Arch
+	c       *dagger.Client
+	opt     Options
+	native  matrix.Arch
+	started time.Time // steps that recorded an earlier start came from the cache
+}
+
+// Options are what a run takes from the session: the source, and the
+// files and secrets a module call hands over as Dagger objects.
+type Options struct {
+	Source *dagger.Directory
+	// Lock replaces the source's parity.lock.json; nil reads that one, if
+	// any (else the built-in pins).
+	Lock *dagger.File
+	// CABundle holds extra CA certificates for the deps step: a File, since
+	// a module's host is not the caller's. nil: none, or a host path given
+	// in the request (under `dagger run`, where the host is the caller's).
+	CABundle *dagger.File
+	// Netrc and GitToken are private-module credentials, for the deps step
+	// only; the token is offered to GitHost alone (default github.com).
+	Netrc    *dagger.Secret
+	GitToken *dagger.Secret
+	GitHost  string
+	// RegistryMirror fetches images (and the indexes read to pick each
+	// platform's manifest) through a mirror.
+	RegistryMirror string
 }
 
 var _ runner.Runtime = (*Engine)(nil)
 
-// New binds a session and the module's source directory.
-func New(ctx context.Context, c *dagger.Client, src *dagger.Directory) (*Engine, error) {
+// New binds a session and the run's inputs.
+func New(ctx context.Context, c *dagger.Client, opt Options) (*Engine, error) {
+	if opt.Source == nil {
+		return nil, errors.New("dagger: no source directory")
+	}
+	if opt.GitHost == "" {
+		opt.GitHost = "github.com"
+	}
 	p, err := c.DefaultPlatform(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("dagger: default platform: %w", err)
@@ -38,7 +69,14 @@ func New(ctx context.Context, c *dagger.Client, src *dagger.Directory) (*Engine,
 	if err != nil {
 		return nil, fmt.Errorf("dagger: engine platform %s: %w", p, err)
 	}
-	return &Engine{c: c, src: src, native: arch}, nil
+	return &Engine{c: c, opt: opt, native: arch, started: time.Now()}, nil
+}
+
+// NativeArch is the engine's own arch: cells of any other run emulated.
+func (e *Engine) NativeArch() matrix.Arch { return e.native }
+
+func (e *Engine) credentials() credentials {
+	return credentials{netrc: e.opt.Netrc != nil, gitToken: e.opt.GitToken != nil, gitHost: e.opt.GitHost}
 }
 
 // archOf takes the arch of "linux/amd64" or "linux/arm64/v8".
@@ -57,32 +95,83 @@ func (e *Engine) Traits() policies.Traits {
 	return policies.Traits{Name: "dagger", NativeArch: e.native}
 }
 
-// Start implements runner.Runtime.
+// Start implements runner.Runtime. The platform's manifest is picked out of
+// the pinned index here, as the Docker runtime does, and pulled by its own
+// digest: PlatformDigest then names exactly what ran. Where the index
+// cannot be read from here (a registry only the engine has credentials
+// for) the engine picks the platform from the index itself, and the
+// digest is left unknown rather than filled with the index's.
 func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
-	ctr := e.c.Container(dagger.ContainerOpts{Platform: dagger.Platform(s.Platform)}).From(s.Image)
-	ref, err := ctr.ImageRef(ctx)
+	from, digest, err := e.imageFor(ctx, s)
 	if err != nil {
-		return nil, fmt.Errorf("dagger: pull %s for %s: %w", s.Image, s.Platform, err)
+		return nil, err
 	}
-	return &cell{e: e, spec: s, base: e.apply(ctr, baseOps(s)), ref: ref}, nil
+	ctr := e.c.Container(dagger.ContainerOpts{Platform: dagger.Platform(s.Platform)}).From(from)
+	if _, err := ctr.ImageRef(ctx); err != nil {
+		return nil, fmt.Errorf("dagger: pull %s for %s: %w", from, s.Platform, err)
+	}
+	if s, err = e.keepPresent(ctx, s); err != nil {
+		return nil, err
+	}
+	return &cell{e: e, spec: s, base: e.apply(ctr, baseOps(s)), digest: digest}, nil
+}
+
+// keepPresent drops from source copies the kept files the source lacks (a
+// module without dependencies has no go.sum): mounting a missing file fails.
+func (e *Engine) keepPresent(ctx context.Context, s job.Spec) (job.Spec, error) {
+	mounts := slices.Clone(s.Mounts)
+	for i, m := range mounts {
+		if m.Kind != job.MountSourceCopy {
+			continue
+		}
+		entries, err := e.opt.Source.Entries(ctx)
+		if err != nil {
+			return s, fmt.Errorf("dagger: read source: %w", err)
+		}
+		mounts[i].Keep = slices.DeleteFunc(slices.Clone(m.Keep), func(f string) bool { return !slices.Contains(entries, f) })
+	}
+	s.Mounts = mounts
+	return s, nil
+}
+
+// imageFor is the reference to pull for s, and the platform manifest's
+// digest when it could be resolved.
+func (e *Engine) imageFor(ctx context.Context, s job.Spec) (string, string, error) {
+	ref, err := matrix.ParsePinned(s.Image)
+	if err != nil {
+		return "", "", err
+	}
+	repo, err := pins.ApplyMirror(ref.Repo, e.opt.RegistryMirror)
+	if err != nil {
+		return "", "", fmt.Errorf("--registry-mirror: %w", err)
+	}
+	pd, err := pins.Resolve(ctx, s.Image, s.Platform, pins.Options{Mirror: e.opt.RegistryMirror})
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", "", err
+		}
+		return repo + "@" + ref.Digest, "", nil
+	}
+	return repo + "@" + pd, pd, nil
 }
 
 type cell struct {
-	e    *Engine
-	spec job.Spec
-	base *dagger.Container
-	ref  string
+	e      *Engine
+	spec   job.Spec
+	base   *dagger.Container
+	digest string
 }
 
-func (c *cell) PlatformDigest() string { return c.ref }
+func (c *cell) PlatformDigest() string { return c.digest }
 func (c *cell) Close() error           { return nil }
 
 // Exec implements runner.Cell. A setup step's changes carry over: later
-// steps start from its container.
+// steps start from its container. The step's own timing marker gives its
+// duration, and says whether the engine served it from cache.
 func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
 	start := time.Now()
 	r := job.StepResult{Name: st.Name}
-	ctr, err := c.e.apply(c.base, stepOps(c.spec, st)).Sync(ctx)
+	ctr, err := c.e.apply(c.base, stepOps(c.spec, st, c.e.credentials())).Sync(ctx)
 	if err == nil {
 		r.ExitCode, err = ctr.ExitCode(ctx)
 	}
@@ -99,7 +188,18 @@ func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
 		c.base = ctr
 	}
 	r.Duration = time.Since(start)
+	timed(&r, c.e.started)
 	return r
+}
+
+// timed replaces the measured duration with the one the step recorded, and
+// marks a step recorded before this run began as served from cache.
+func timed(r *job.StepResult, runStart time.Time) {
+	rest, t, ok := splitTime(r.Stderr)
+	if !ok {
+		return
+	}
+	r.Stderr, r.Duration, r.Cached = rest, t.duration, servedFromCache(t, runStart)
 }
 
 func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
@@ -108,13 +208,21 @@ func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
 		case opEnv:
 			ctr = ctr.WithEnvVariable(o.path, o.value)
 		case opMountSource:
-			ctr = ctr.WithMountedDirectory(o.path, e.src, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: o.readOnly})
+			ctr = ctr.WithMountedDirectory(o.path, e.opt.Source, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: o.readOnly})
 		case opMountTemp:
 			ctr = ctr.WithMountedTemp(o.path, dagger.ContainerWithMountedTempOpts{Size: o.size})
 		case opMountCache:
 			ctr = ctr.WithMountedCache(o.path, e.c.CacheVolume(o.value), dagger.ContainerWithMountedCacheOpts{Owner: o.owner})
 		case opMountFile:
-			ctr = ctr.WithMountedFile(o.path, e.c.Host().File(o.value))
+			ctr = ctr.WithMountedFile(o.path, e.file(o.value))
+		case opMountSourceFile:
+			ctr = ctr.WithMountedFile(o.path, e.opt.Source.File(o.value))
+		case opMountImagePath:
+			ctr = e.mountImagePath(ctr, o)
+		case opMountSecret:
+			ctr = ctr.WithMountedSecret(o.path, e.secret(o.value), dagger.ContainerWithMountedSecretOpts{Owner: o.owner, Mode: 0o400})
+		case opSecretEnv:
+			ctr = ctr.WithSecretVariable(o.path, e.secret(o.value))
 		case opWorkdir:
 			ctr = ctr.WithWorkdir(o.path)
 		case opUser:
@@ -124,4 +232,23 @@ func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
 		}
 	}
 	return ctr
+}
+
+// caBundleFile is the name the plan gives a CA bundle that came as a File.
+const caBundleFile = "dagger-file:ca-bundle"
+
+// file is a file mount's content: the CA bundle File, or a host path
+// (under `dagger run`, the caller's host).
+func (e *Engine) file(name string) *dagger.File {
+	if name == caBundleFile && e.opt.CABundle != nil {
+		return e.opt.CABundle
+	}
+	return e.c.Host().File(name)
+}
+
+func (e *Engine) secret(name string) *dagger.Secret {
+	if name == secretNetrc {
+		return e.opt.Netrc
+	}
+	return e.opt.GitToken
 }

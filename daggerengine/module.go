@@ -8,6 +8,7 @@ import (
 
 	"dagger.io/dagger"
 
+	"github.com/parity-ci/parity/buildinfo"
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/pipeline"
 	"github.com/parity-ci/parity/render"
@@ -15,44 +16,73 @@ import (
 	"github.com/parity-ci/parity/runner"
 )
 
-// Version is the Parity version the module reports.
-var Version = "dev"
-
-// Plan reads go.mod and the lock file from src and plans every cell for
-// this engine. It is what the module's `plan` prints, and the first half of
-// Run.
-func (e *Engine) Plan(ctx context.Context, req pipeline.Request) (pipeline.Plan, pipeline.Inputs, error) {
-	goMod, err := readOptional(ctx, e.src, "go.mod")
+// Plan reads go.mod and the lock file, checks the arguments and plans every
+// cell for this engine. It is what the module's `plan` prints, and the
+// first half of Run. Every error of the caller's making is BadInput.
+func (e *Engine) Plan(ctx context.Context, a Args) (pipeline.Plan, pipeline.Inputs, error) {
+	var none pipeline.Inputs
+	req, err := a.Request(e.native)
 	if err != nil {
-		return pipeline.Plan{}, pipeline.Inputs{}, err
+		return pipeline.Plan{}, none, BadInput(err)
+	}
+	if e.opt.CABundle != nil {
+		req.CABundle = caBundleFile
+	}
+	goMod, err := readOptional(ctx, e.opt.Source, "go.mod")
+	if err != nil {
+		return pipeline.Plan{}, none, err
 	}
 	if goMod == nil {
-		return pipeline.Plan{}, pipeline.Inputs{}, pipeline.ErrNoGoMod
+		return pipeline.Plan{}, none, BadInput(pipeline.ErrNoGoMod)
 	}
-	lock, err := readOptional(ctx, e.src, matrix.LockFile)
+	lock, lockName, err := e.lock(ctx)
 	if err != nil {
-		return pipeline.Plan{}, pipeline.Inputs{}, err
+		return pipeline.Plan{}, none, err
 	}
-	in, err := req.Inputs(goMod, lock, matrix.LockFile)
+	in, err := req.Inputs(goMod, lock, lockName)
 	if err != nil {
-		return pipeline.Plan{}, in, err
+		return pipeline.Plan{}, in, BadInput(err)
 	}
+	in.Policy.DepsSecrets = e.credentials().names()
 	p, err := pipeline.MakePlan(in, e.Traits())
-	return p, in, err
+	if err != nil {
+		return p, in, BadInput(err)
+	}
+	return p, in, nil
+}
+
+// lock is the --lock File, else the source's parity.lock.json, else none.
+func (e *Engine) lock(ctx context.Context) ([]byte, string, error) {
+	if e.opt.Lock == nil {
+		b, err := readOptional(ctx, e.opt.Source, matrix.LockFile)
+		return b, matrix.LockFile, err
+	}
+	name, err := e.opt.Lock.Name(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("--lock: %w", err)
+	}
+	s, err := e.opt.Lock.Contents(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("--lock %s: %w", name, err)
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, "", BadInput(fmt.Errorf("--lock %s: empty file", name))
+	}
+	return []byte(s), "--lock " + name, nil
 }
 
 // Run plans and runs every cell in this session and returns the report.
-func (e *Engine) Run(ctx context.Context, req pipeline.Request) (report.Report, error) {
-	p, in, err := e.Plan(ctx, req)
+func (e *Engine) Run(ctx context.Context, a Args) (report.Report, error) {
+	p, in, err := e.Plan(ctx, a)
 	if err != nil {
 		return report.Report{}, err
 	}
-	return pipeline.Execute(ctx, p, e, runner.Options{}, pipeline.Meta{Tool: "parity", Version: Version, Options: in.Policy, AllowDivergence: req.AllowDivergence}), nil
+	return pipeline.Execute(ctx, p, e, runner.Options{Parallel: a.Parallel}, pipeline.Meta{Tool: "parity", Version: buildinfo.Version(), Options: in.Policy, AllowDivergence: a.AllowDivergence}), nil
 }
 
 // PlanText is the plan as `parity plan` prints it.
-func (e *Engine) PlanText(ctx context.Context, req pipeline.Request) (string, error) {
-	p, _, err := e.Plan(ctx, req)
+func (e *Engine) PlanText(ctx context.Context, a Args) (string, error) {
+	p, _, err := e.Plan(ctx, a)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package daggerengine
 
 import (
+	"path"
 	"strings"
 
 	"github.com/parity-ci/parity/job"
@@ -22,20 +23,59 @@ type op struct {
 type opKind string
 
 const (
-	opEnv         opKind = "env"
-	opMountSource opKind = "mount-source"
-	opMountTemp   opKind = "mount-temp"
-	opMountCache  opKind = "mount-cache"
-	opMountFile   opKind = "mount-file"
-	opWorkdir     opKind = "workdir"
-	opUser        opKind = "user"
-	opExec        opKind = "exec"
+	opEnv             opKind = "env"
+	opMountSource     opKind = "mount-source"
+	opMountTemp       opKind = "mount-temp"
+	opMountCache      opKind = "mount-cache"
+	opMountFile       opKind = "mount-file"
+	opMountSourceFile opKind = "mount-source-file" // value is the file's path in the source
+	opMountSecret     opKind = "mount-secret"      // value names the secret (secretNetrc)
+	opSecretEnv       opKind = "secret-env"        // path is the variable, value names the secret
+	opWorkdir         opKind = "workdir"
+	opUser            opKind = "user"
+	opExec            opKind = "exec"
 )
+
+// Names of the secrets an Engine may hold; ops refer to them by name so the
+// op list stays plain data.
+const (
+	secretNetrc    = "netrc"
+	secretGitToken = "git-token"
+)
+
+// Where the deps step finds its credentials. The netrc is outside /tmp
+// (HOME) so it never mixes with what the step writes; NETRC points the go
+// command at it.
+const (
+	netrcPath   = "/run/parity/netrc"
+	gitTokenVar = "PARITY_GIT_TOKEN"
+)
+
+// credentials says which private-module credentials the deps step gets:
+// which, never their values.
+type credentials struct {
+	netrc    bool
+	gitToken bool
+	gitHost  string // the only host the token is offered to
+}
+
+// names are what the deps-env decision lists.
+func (c credentials) names() []string {
+	var n []string
+	if c.netrc {
+		n = append(n, "NETRC (secret)")
+	}
+	if c.gitToken {
+		n = append(n, "git token for "+c.gitHost+" (secret)")
+	}
+	return n
+}
 
 // baseOps prepare a cell's container before any step: environment, mounts,
 // working directory. Dagger has no read-only root filesystem and no per-step
 // network switch; the policies already chose a non-root user and GOPROXY=off
-// for that, and said so in the decisions.
+// for that, and said so in the decisions. Mounts that only some steps see
+// are left to stepOps.
 func baseOps(s job.Spec) []op {
 	var ops []op
 	for _, kv := range s.Env {
@@ -43,35 +83,85 @@ func baseOps(s job.Spec) []op {
 		ops = append(ops, op{kind: opEnv, path: k, value: v})
 	}
 	for _, m := range s.Mounts {
-		switch m.Kind {
-		case job.MountSource:
-			ops = append(ops, op{kind: opMountSource, path: m.Target, readOnly: m.ReadOnly})
-		case job.MountTmpfs:
-			ops = append(ops, op{kind: opMountTemp, path: m.Target, size: int(m.SizeBytes)})
-		case job.MountCache:
-			owner := m.Owner
-			if s.InsecureRoot {
-				owner = ""
-			}
-			ops = append(ops, op{kind: opMountCache, path: m.Target, value: m.Name, owner: owner})
-		case job.MountFile:
-			ops = append(ops, op{kind: opMountFile, path: m.Target, value: m.HostPath})
+		if len(m.Steps) == 0 {
+			ops = append(ops, mountOps(s, m)...)
 		}
 	}
 	return append(ops, op{kind: opWorkdir, path: s.Workdir})
 }
 
-// stepOps run one step: its user, its extra environment, then the command.
+func mountOps(s job.Spec, m job.Mount) []op {
+	switch m.Kind {
+	case job.MountSource:
+		return []op{{kind: opMountSource, path: m.Target, readOnly: m.ReadOnly}}
+	case job.MountTmpfs:
+		return []op{{kind: opMountTemp, path: m.Target, size: int(m.SizeBytes)}}
+	case job.MountCache:
+		owner := m.Owner
+		if s.InsecureRoot {
+			owner = ""
+		}
+		return []op{{kind: opMountCache, path: m.Target, value: m.Name, owner: owner}}
+	case job.MountFile:
+		return []op{{kind: opMountFile, path: m.Target, value: m.HostPath}}
+	case job.MountImagePath:
+		return imagePathOps(m)
+	case job.MountSourceCopy:
+		// A temp mount the step copies the source into; the kept files
+		// (present ones: Start drops missing) come from the source on top,
+		// owned by root, so the non-root steps cannot write them.
+		ops := []op{{kind: opMountTemp, path: m.Target, size: int(m.SizeBytes)}}
+		for _, f := range m.Keep {
+			ops = append(ops, op{kind: opMountSourceFile, path: path.Join(m.Target, f), value: f})
+		}
+		return ops
+	}
+	return nil
+}
+
+// stepOps run one step: its user, its own mounts and environment, the
+// deps step's credentials, then the command under the timing wrapper.
 // Output of a failing command is kept (Expect: any) so failing tests report.
-func stepOps(s job.Spec, st job.Step) []op {
+func stepOps(s job.Spec, st job.Step, cred credentials) []op {
 	user := s.User
 	if st.Root || s.InsecureRoot {
 		user = "0:0"
 	}
 	ops := []op{{kind: opUser, value: user}}
+	for _, m := range s.Mounts {
+		if len(m.Steps) > 0 && m.In(st.Name) {
+			ops = append(ops, mountOps(s, m)...)
+		}
+	}
 	for _, kv := range st.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		ops = append(ops, op{kind: opEnv, path: k, value: v})
 	}
-	return append(ops, op{kind: opExec, args: st.Args, insecure: s.InsecureRoot})
+	if st.Name == job.StepDeps {
+		ops = append(ops, credentialOps(cred, user)...)
+	}
+	return append(ops, op{kind: opExec, args: wrapTimed(st.Args), insecure: s.InsecureRoot})
+}
+
+// credentialOps hand the deps step, and only it, the private-module
+// credentials: secrets are mounted or set as secret variables, so their
+// values are in no layer's environment, no cache key and no report.
+func credentialOps(c credentials, user string) []op {
+	var ops []op
+	if c.netrc {
+		ops = append(ops,
+			op{kind: opMountSecret, path: netrcPath, value: secretNetrc, owner: user},
+			op{kind: opEnv, path: "NETRC", value: netrcPath})
+	}
+	if c.gitToken {
+		// git asks this helper for credentials to c.gitHost only; the helper
+		// reads the token from the secret variable when asked.
+		helper := `!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$` + gitTokenVar + `"; }; f`
+		ops = append(ops,
+			op{kind: opSecretEnv, path: gitTokenVar, value: secretGitToken},
+			op{kind: opEnv, path: "GIT_CONFIG_COUNT", value: "1"},
+			op{kind: opEnv, path: "GIT_CONFIG_KEY_0", value: "credential.https://" + c.gitHost + ".helper"},
+			op{kind: opEnv, path: "GIT_CONFIG_VALUE_0", value: helper})
+	}
+	return ops
 }

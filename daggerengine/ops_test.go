@@ -2,6 +2,7 @@ package daggerengine
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parity-ci/parity/job"
@@ -57,12 +58,12 @@ func TestStepOps(t *testing.T) {
 			test = st
 		}
 	}
-	ops := stepOps(s, test)
+	ops := stepOps(s, test, credentials{})
 	if ops[0].kind != opUser || ops[0].value != "65534:65534" {
 		t.Fatalf("first op %+v", ops[0])
 	}
 	last := ops[len(ops)-1]
-	if last.kind != opExec || last.insecure || !slices.Equal(last.args[:3], []string{"go", "test", "-json"}) {
+	if last.kind != opExec || last.insecure || !slices.Equal(last.args[:4], []string{"sh", "-c", timeWrapper, "sh"}) || !slices.Equal(last.args[4:7], []string{"go", "test", "-json"}) {
 		t.Fatalf("exec %+v", last)
 	}
 	if e := find(ops, opEnv); len(e) != 1 || e[0].path != "GOPROXY" || e[0].value != "off" {
@@ -72,7 +73,7 @@ func TestStepOps(t *testing.T) {
 
 func TestAttachIsInsecureRoot(t *testing.T) {
 	s := planDagger(t, policies.Options{Ptrace: policies.PtraceAttach})
-	ops := stepOps(s, s.Steps[len(s.Steps)-1])
+	ops := stepOps(s, s.Steps[len(s.Steps)-1], credentials{})
 	if ops[0].value != "0:0" || !ops[len(ops)-1].insecure {
 		t.Fatalf("attach on Dagger: %+v", ops)
 	}
@@ -89,4 +90,97 @@ func TestArchOf(t *testing.T) {
 			t.Errorf("archOf(%q) = %q", in, got)
 		}
 	}
+}
+
+func stepOf(t *testing.T, s job.Spec, n job.StepName) job.Step {
+	t.Helper()
+	for _, st := range s.Steps {
+		if st.Name == n {
+			return st
+		}
+	}
+	t.Fatalf("no %s step", n)
+	return job.Step{}
+}
+
+// TestCABundleInDepsOnly: the bundle reaches the deps step and no other,
+// as a File when the module was given one.
+func TestCABundleInDepsOnly(t *testing.T) {
+	s := planDagger(t, policies.Options{CABundle: caBundleFile})
+	if f := find(baseOps(s), opMountFile); len(f) != 0 {
+		t.Fatalf("the CA bundle is mounted for every step: %+v", f)
+	}
+	deps := stepOps(s, stepOf(t, s, job.StepDeps), credentials{})
+	if f := find(deps, opMountFile); len(f) != 1 || f[0].value != caBundleFile || f[0].path != policies.CABundleAt {
+		t.Fatalf("deps mounts %+v", f)
+	}
+	if !slices.ContainsFunc(find(deps, opEnv), func(o op) bool { return o.path == "SSL_CERT_FILE" && o.value == policies.CABundleAt }) {
+		t.Fatal("deps step without SSL_CERT_FILE")
+	}
+	for _, n := range []job.StepName{job.StepProbe, job.StepTest} {
+		if f := find(stepOps(s, stepOf(t, s, n), credentials{}), opMountFile); len(f) != 0 {
+			t.Fatalf("%s sees the CA bundle: %+v", n, f)
+		}
+	}
+}
+
+// TestCredentialsInDepsOnly: private-module credentials are secrets of the
+// deps step alone, offered to one git host, and never a plain variable.
+func TestCredentialsInDepsOnly(t *testing.T) {
+	s := planDagger(t, policies.Options{})
+	cred := credentials{netrc: true, gitToken: true, gitHost: "git.example.com"}
+	deps := stepOps(s, stepOf(t, s, job.StepDeps), cred)
+	if m := find(deps, opMountSecret); len(m) != 1 || m[0].value != secretNetrc || m[0].path != netrcPath || m[0].owner != "65534:65534" {
+		t.Fatalf("netrc mount %+v", m)
+	}
+	if v := find(deps, opSecretEnv); len(v) != 1 || v[0].value != secretGitToken || v[0].path != gitTokenVar {
+		t.Fatalf("token variable %+v", v)
+	}
+	env := map[string]string{}
+	for _, o := range find(deps, opEnv) {
+		env[o.path] = o.value
+	}
+	if env["NETRC"] != netrcPath || env["GIT_CONFIG_KEY_0"] != "credential.https://git.example.com.helper" || !strings.Contains(env["GIT_CONFIG_VALUE_0"], "$"+gitTokenVar) {
+		t.Fatalf("deps env %v", env)
+	}
+	if _, ok := env[gitTokenVar]; ok {
+		t.Fatal("the token is a plain variable")
+	}
+	// The exec comes last: the credentials are in place when it runs.
+	if deps[len(deps)-1].kind != opExec {
+		t.Fatal("exec is not last")
+	}
+	for _, n := range []job.StepName{job.StepSetup, job.StepProbe, job.StepTest} {
+		for _, o := range stepOps(s, stepOf(t, s, n), cred) {
+			if o.kind == opMountSecret || o.kind == opSecretEnv || o.path == "NETRC" || strings.HasPrefix(o.path, "GIT_CONFIG") {
+				t.Fatalf("%s gets a credential: %+v", n, o)
+			}
+		}
+	}
+	for _, o := range baseOps(s) {
+		if o.kind == opMountSecret || o.kind == opSecretEnv {
+			t.Fatalf("a credential in the cell's base container: %+v", o)
+		}
+	}
+	// Under attach-insecure the steps run as root, and so must own the netrc.
+	a := planDagger(t, policies.Options{Ptrace: policies.PtraceAttach})
+	if m := find(stepOps(a, stepOf(t, a, job.StepDeps), cred), opMountSecret); m[0].owner != "0:0" {
+		t.Fatalf("netrc owner under attach %q", m[0].owner)
+	}
+}
+
+// TestDecisionListsCredentials: the deps-env decision names the secrets,
+// not their values.
+func TestDecisionListsCredentials(t *testing.T) {
+	cred := credentials{netrc: true, gitToken: true, gitHost: "github.com"}
+	s := planDagger(t, policies.Options{DepsSecrets: cred.names()})
+	for _, d := range s.Decisions {
+		if d.Policy == policies.IDDepsEnv {
+			if !strings.Contains(d.Reason, "NETRC (secret)") || !strings.Contains(d.Reason, "git token for github.com (secret)") {
+				t.Fatalf("deps-env decision %q", d.Reason)
+			}
+			return
+		}
+	}
+	t.Fatal("no deps-env decision")
 }

@@ -2,56 +2,85 @@ package dockerengine
 
 import (
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 
 	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/policies"
 )
 
-// Labels mark what Parity creates, so a sweep can find leftovers.
+// Labels mark what Parity creates, so a sweep can find leftovers: the run,
+// and the host and process that made it, so a later run (or parity clean)
+// can tell a dead run's containers from a live one's.
 const (
 	LabelRun  = "dev.parity.run"
 	LabelCell = "dev.parity.cell"
 	LabelStep = "dev.parity.step"
+	LabelHost = "dev.parity.host"
+	LabelPID  = "dev.parity.pid" // "<pid>:<start time in clock ticks>"
 )
 
-// cpuMarker ends stderr with the container's cgroup CPU time, in µs.
-const cpuMarker = "@@parity-cpu-usec"
+// owner identifies the run whose containers these are.
+type owner struct {
+	run, host, pid string
+}
 
-// cpuWrapper runs the step's argv, then prints the CPU time its cgroup
-// accounted (v2 cpu.stat, or v1 cpuacct.usage in ns): the only place that
-// counts every process of the step, measured before the cgroup goes away.
-const cpuWrapper = `"$@"; rc=$?
-u=$(sed -n 's/^usage_usec //p' /sys/fs/cgroup/cpu.stat 2>/dev/null)
-if [ -z "$u" ]; then
-  n=$(cat /sys/fs/cgroup/cpuacct/cpuacct.usage 2>/dev/null || cat /sys/fs/cgroup/cpu,cpuacct/cpuacct.usage 2>/dev/null)
-  [ -n "$n" ] && u=$((n / 1000))
+func (o owner) labels(cell, step string) map[string]string {
+	l := map[string]string{LabelRun: o.run, LabelCell: cell, LabelStep: step}
+	if o.host != "" {
+		l[LabelHost], l[LabelPID] = o.host, o.pid
+	}
+	return l
+}
+
+// stepMarker ends stderr with what the step's cgroup accounted, read by the
+// wrapper after the command: CPU time in µs and how many forks the pids
+// limit refused. Only the last marker counts: the wrapper prints after the
+// command, so output of the command cannot come after it.
+const stepMarker = "@@parity-step"
+
+// stepWrapper runs the step's argv, then prints the marker from the cgroup
+// files (v2 at the root of the container's cgroup namespace; v1 per
+// controller): the only place that counts every process of the step,
+// measured before the cgroup goes away. Builtins only: a step that used up
+// its process limit leaves no room for a fork.
+const stepWrapper = `"$@"; rc=$?
+u= p=
+{ read -r k p </sys/fs/cgroup/pids.events || read -r k p </sys/fs/cgroup/pids/pids.events; } 2>/dev/null
+if { read -r k u </sys/fs/cgroup/cpu.stat; } 2>/dev/null && [ "$k" = usage_usec ]; then :
+elif { read -r n </sys/fs/cgroup/cpuacct/cpuacct.usage || read -r n </sys/fs/cgroup/cpu,cpuacct/cpuacct.usage; } 2>/dev/null; then u=$((n / 1000))
+else u=
 fi
-printf '\n%s %s\n' '` + cpuMarker + `' "$u" >&2
+printf '\n%s cpu-usec=%s pids-max=%s\n' '` + stepMarker + `' "$u" "$p" >&2
 exit $rc`
 
 // containerConfig maps one step of a Spec onto Docker's container model.
 // Pure, so the mapping is tested without a daemon.
-func containerConfig(s job.Spec, st job.Step, image, sourceDir, runID string) (*container.Config, *container.HostConfig) {
+func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner) (*container.Config, *container.HostConfig, error) {
 	user := s.User
 	if st.Root || s.InsecureRoot {
 		user = "0:0"
 	}
 	cfg := &container.Config{
 		Image:      image,
-		Cmd:        append([]string{"sh", "-c", cpuWrapper, "sh"}, st.Args...),
+		Cmd:        append([]string{"sh", "-c", stepWrapper, "sh"}, st.Args...),
 		Env:        mergeEnv(s.Env, st.Env),
 		User:       user,
 		WorkingDir: s.Workdir,
-		Labels:     map[string]string{LabelRun: runID, LabelCell: s.Cell.Key(), LabelStep: string(st.Name)},
+		Labels:     own.labels(s.Cell.Key(), string(st.Name)),
 	}
 	hc := &container.HostConfig{
 		NetworkMode: "none",
 		Tmpfs:       map[string]string{},
 	}
+	limit(s, hc)
 	if st.Network {
 		hc.NetworkMode = "bridge"
 	}
@@ -62,40 +91,79 @@ func containerConfig(s job.Spec, st job.Step, image, sourceDir, runID string) (*
 			// mount would leave its mountpoint in the committed image.
 			continue
 		}
+		if !m.In(st.Name) {
+			continue
+		}
+		ro := m.ReadOnlyIn(st.Name)
 		switch m.Kind {
 		case job.MountTmpfs:
 			// Docker's tmpfs is noexec unless told otherwise, and go test
 			// executes its test binaries from here.
 			hc.Tmpfs[m.Target] = fmt.Sprintf("rw,exec,nosuid,nodev,mode=1777,size=%d", m.SizeBytes)
+		case job.MountSourceCopy:
+			// The step copies the source in (job.SourceCopyArgs); the kept
+			// files are bound read-only on top first, from the host source.
+			hc.Tmpfs[m.Target] = fmt.Sprintf("rw,exec,nosuid,nodev,mode=1777,size=%d", m.SizeBytes)
+			for _, f := range m.Keep {
+				if _, err := os.Stat(filepath.Join(sourceDir, f)); err == nil {
+					hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: filepath.Join(sourceDir, f), Target: path.Join(m.Target, f), ReadOnly: true})
+				}
+			}
 		case job.MountSource:
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: sourceDir, Target: m.Target, ReadOnly: m.ReadOnly})
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: sourceDir, Target: m.Target, ReadOnly: ro})
 		case job.MountCache:
-			hc.Mounts = append(hc.Mounts, cacheMount(m))
-		case job.MountFile:
+			cm := cacheMount(m)
+			cm.ReadOnly = ro
+			hc.Mounts = append(hc.Mounts, cm)
+		case job.MountFile, job.MountImagePath: // image paths: copied to HostPath by Start
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.HostPath, Target: m.Target, ReadOnly: true})
 		}
 	}
 	if prepare {
 		// Image preparation (a package install): Docker's default privileges
 		// and a writable root, since the result is committed as an image.
-		return cfg, hc
+		return cfg, hc, nil
 	}
 	hc.ReadonlyRootfs = s.ReadOnlyRootfs
 	if s.InsecureRoot {
 		hc.Privileged = true
-		return cfg, hc
+		return cfg, hc, nil
 	}
 	hc.CapDrop = []string{"ALL"}
 	hc.CapAdd = slices.Clone(s.Capabilities)
 	if s.NoNewPrivileges {
 		hc.SecurityOpt = []string{"no-new-privileges"}
 	}
-	return cfg, hc
+	if s.DenyPtrace {
+		prof, err := noPtraceProfile()
+		if err != nil {
+			return nil, nil, err
+		}
+		hc.SecurityOpt = append(hc.SecurityOpt, "seccomp="+prof)
+	}
+	return cfg, hc, nil
+}
+
+// limit applies the cell's resource limits to any of its containers. Swap
+// equals memory (none extra), /dev/shm is capped, and no log is kept by the
+// daemon: Parity reads output by attaching, so nothing grows on the host.
+func limit(s job.Spec, hc *container.HostConfig) {
+	if s.MemoryBytes > 0 {
+		hc.Memory, hc.MemorySwap = s.MemoryBytes, s.MemoryBytes
+	}
+	if s.PidsLimit > 0 {
+		hc.PidsLimit = &s.PidsLimit
+	}
+	if s.CPUs > 0 {
+		hc.NanoCPUs = int64(s.CPUs * 1e9)
+	}
+	hc.ShmSize = policies.ShmBytes
+	hc.LogConfig = container.LogConfig{Type: "none"}
 }
 
 // chownConfig makes fresh cache volumes belong to the cell's user: a new
 // named volume is owned by root, and the steps do not run as root.
-func chownConfig(s job.Spec, image, runID string) (*container.Config, *container.HostConfig, bool) {
+func chownConfig(s job.Spec, image string, own owner) (*container.Config, *container.HostConfig, bool) {
 	var dirs []string
 	var mounts []mount.Mount
 	owner := ""
@@ -113,7 +181,7 @@ func chownConfig(s job.Spec, image, runID string) (*container.Config, *container
 		Image:  image,
 		Cmd:    append([]string{"chown", owner}, dirs...),
 		User:   "0:0",
-		Labels: map[string]string{LabelRun: runID, LabelCell: s.Cell.Key(), LabelStep: "chown"},
+		Labels: own.labels(s.Cell.Key(), "chown"),
 	}
 	hc := &container.HostConfig{
 		NetworkMode:    "none",
@@ -123,6 +191,7 @@ func chownConfig(s job.Spec, image, runID string) (*container.Config, *container
 		SecurityOpt:    []string{"no-new-privileges"},
 		Mounts:         mounts,
 	}
+	limit(s, hc)
 	return cfg, hc, true
 }
 
@@ -144,14 +213,30 @@ func mergeEnv(base, over []string) []string {
 	return append(out, over...)
 }
 
-// splitCPU removes the wrapper's marker from stderr and returns the CPU
-// seconds it reported (0 when the step was killed before printing it).
-func splitCPU(stderr string) (string, float64) {
-	i := strings.LastIndex(stderr, "\n"+cpuMarker+" ")
+// stepStats is what the wrapper's marker reported.
+type stepStats struct {
+	cpuSeconds float64
+	pidsMax    int64 // forks refused by the pids limit
+	found      bool  // false: the wrapper never got to print (PID 1 died)
+}
+
+// splitMarker removes the wrapper's last marker from stderr and parses it.
+func splitMarker(stderr string) (string, stepStats) {
+	i := strings.LastIndex(stderr, "\n"+stepMarker+" ")
 	if i < 0 {
-		return stderr, 0
+		return stderr, stepStats{}
 	}
-	var usec int64
-	fmt.Sscanf(strings.TrimSpace(stderr[i+len(cpuMarker)+2:]), "%d", &usec)
-	return stderr[:i], float64(usec) / 1e6
+	st := stepStats{found: true}
+	line, _, _ := strings.Cut(stderr[i+len(stepMarker)+2:], "\n")
+	for _, f := range strings.Fields(line) {
+		k, v, _ := strings.Cut(f, "=")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "cpu-usec":
+			st.cpuSeconds = float64(n) / 1e6
+		case "pids-max":
+			st.pidsMax = n
+		}
+	}
+	return stderr[:i], st
 }

@@ -1,10 +1,13 @@
 package dockerengine
 
 import (
+	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 
@@ -13,7 +16,10 @@ import (
 	"github.com/parity-ci/parity/policies"
 )
 
-var traits = policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NativeArch: matrix.AMD64}
+// traits are the Engine's own, on a 16 GiB 4-core amd64 host.
+var traits = (&Engine{native: matrix.AMD64, hostMemory: 16 << 30, hostCPUs: 4}).Traits()
+
+var own = owner{run: "run1", host: "h", pid: "1:2"}
 
 func planCell(t *testing.T, o policies.Options) job.Spec {
 	t.Helper()
@@ -22,6 +28,15 @@ func planCell(t *testing.T, o policies.Options) job.Spec {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func mustConfig(t *testing.T, s job.Spec, st job.Step, image, src string) (*container.Config, *container.HostConfig) {
+	t.Helper()
+	cfg, hc, err := containerConfig(s, st, image, src, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, hc
 }
 
 func stepOf(s job.Spec, n job.StepName) job.Step {
@@ -35,7 +50,7 @@ func stepOf(s job.Spec, n job.StepName) job.Step {
 
 func TestTestStepIsHermetic(t *testing.T) {
 	s := planCell(t, policies.Options{CABundle: "/host/ca.crt"})
-	cfg, hc := containerConfig(s, stepOf(s, job.StepTest), "sha256:img", "/home/u/proj", "run1")
+	cfg, hc := mustConfig(t, s, stepOf(s, job.StepTest), "sha256:img", "/home/u/proj")
 	if cfg.User != "65534:65534" || cfg.WorkingDir != "/src" {
 		t.Fatalf("user %q workdir %q", cfg.User, cfg.WorkingDir)
 	}
@@ -51,11 +66,12 @@ func TestTestStepIsHermetic(t *testing.T) {
 	if tmp := hc.Tmpfs["/tmp"]; !strings.Contains(tmp, "exec") || strings.Contains(tmp, "noexec") || !strings.Contains(tmp, "size=2147483648") {
 		t.Fatalf("tmpfs %q must be exec and capped", tmp)
 	}
+	// The module cache is read-only once deps verified it; tests never
+	// see the CA bundle.
 	want := []mount.Mount{
 		{Type: mount.TypeBind, Source: "/home/u/proj", Target: "/src", ReadOnly: true},
 		{Type: mount.TypeVolume, Source: "parity-go1.26.8-musl-amd64-gocache", Target: "/cache/go-build"},
-		{Type: mount.TypeVolume, Source: "parity-go1.26.8-musl-amd64-gomod", Target: "/cache/gomod"},
-		{Type: mount.TypeBind, Source: "/host/ca.crt", Target: "/etc/parity/ca-certificates.crt", ReadOnly: true},
+		{Type: mount.TypeVolume, Source: "parity-go1.26.8-musl-amd64-gomod", Target: "/cache/gomod", ReadOnly: true},
 	}
 	if !slices.EqualFunc(hc.Mounts, want, func(a, b mount.Mount) bool {
 		return a.Type == b.Type && a.Source == b.Source && a.Target == b.Target && a.ReadOnly == b.ReadOnly
@@ -65,21 +81,21 @@ func TestTestStepIsHermetic(t *testing.T) {
 	if !slices.Contains(cfg.Env, "GOPROXY=off") || cfg.Labels[LabelRun] != "run1" {
 		t.Fatalf("env %v labels %v", cfg.Env, cfg.Labels)
 	}
-	if cfg.Cmd[0] != "sh" || cfg.Cmd[2] != cpuWrapper || !slices.Equal(cfg.Cmd[4:7], []string{"go", "test", "-json"}) {
+	if cfg.Cmd[0] != "sh" || cfg.Cmd[2] != stepWrapper || !slices.Equal(cfg.Cmd[4:7], []string{"go", "test", "-json"}) {
 		t.Fatalf("cmd %v", cfg.Cmd)
 	}
 }
 
 func TestDepsStepHasNetworkAndSetupIsRoot(t *testing.T) {
 	s := planCell(t, policies.Options{DepsEnv: map[string]string{"GOPROXY": "https://proxy.corp"}})
-	cfg, hc := containerConfig(s, stepOf(s, job.StepDeps), "img", "/p", "r")
+	cfg, hc := mustConfig(t, s, stepOf(s, job.StepDeps), "img", "/p")
 	if hc.NetworkMode != "bridge" || !hc.ReadonlyRootfs {
 		t.Fatalf("deps: network %q ro %v", hc.NetworkMode, hc.ReadonlyRootfs)
 	}
 	if !slices.Contains(cfg.Env, "GOPROXY=https://proxy.corp") || slices.Contains(cfg.Env, "GOPROXY=off") {
 		t.Fatalf("deps env %v", cfg.Env)
 	}
-	cfg, hc = containerConfig(s, stepOf(s, job.StepSetup), "img", "/p", "r")
+	cfg, hc = mustConfig(t, s, stepOf(s, job.StepSetup), "img", "/p")
 	if cfg.User != "0:0" || hc.ReadonlyRootfs || hc.NetworkMode != "bridge" {
 		t.Fatalf("setup: user %q ro %v net %q", cfg.User, hc.ReadonlyRootfs, hc.NetworkMode)
 	}
@@ -87,7 +103,7 @@ func TestDepsStepHasNetworkAndSetupIsRoot(t *testing.T) {
 
 func TestPtraceOffDropsEverything(t *testing.T) {
 	s := planCell(t, policies.Options{Ptrace: policies.PtraceOff})
-	_, hc := containerConfig(s, stepOf(s, job.StepTest), "img", "/p", "r")
+	_, hc := mustConfig(t, s, stepOf(s, job.StepTest), "img", "/p")
 	if len(hc.CapAdd) != 0 || !slices.Equal([]string(hc.CapDrop), []string{"ALL"}) {
 		t.Fatalf("caps add %v drop %v", hc.CapAdd, hc.CapDrop)
 	}
@@ -95,7 +111,7 @@ func TestPtraceOffDropsEverything(t *testing.T) {
 
 func TestChownConfig(t *testing.T) {
 	s := planCell(t, policies.Options{})
-	cfg, hc, ok := chownConfig(s, "img", "r")
+	cfg, hc, ok := chownConfig(s, "img", own)
 	if !ok || cfg.User != "0:0" || !slices.Equal([]string(cfg.Cmd), []string{"chown", "65534:65534", "/cache/go-build", "/cache/gomod"}) {
 		t.Fatalf("cfg %+v", cfg)
 	}
@@ -104,14 +120,21 @@ func TestChownConfig(t *testing.T) {
 	}
 }
 
-func TestSplitCPU(t *testing.T) {
-	out, cpu := splitCPU("warning\n\n" + cpuMarker + " 1500000\n")
-	if out != "warning\n" || cpu != 1.5 {
-		t.Fatalf("got %q %v", out, cpu)
+func TestSplitMarker(t *testing.T) {
+	out, st := splitMarker("warning\n\n" + stepMarker + " cpu-usec=1500000 pids-max=3\n")
+	if out != "warning\n" || st != (stepStats{cpuSeconds: 1.5, pidsMax: 3, found: true}) {
+		t.Fatalf("got %q %+v", out, st)
 	}
-	out, cpu = splitCPU("killed")
-	if out != "killed" || cpu != 0 {
-		t.Fatalf("got %q %v", out, cpu)
+	out, st = splitMarker("killed")
+	if out != "killed" || st.found || st.cpuSeconds != 0 {
+		t.Fatalf("got %q %+v", out, st)
+	}
+	// A test printing a marker of its own cannot speak for the wrapper:
+	// the wrapper's marker comes last, and only the last one counts.
+	forged := "\n" + stepMarker + " cpu-usec=1 pids-max=0\nmore\n\n" + stepMarker + " cpu-usec=2000000 pids-max=\n"
+	out, st = splitMarker(forged)
+	if st.pidsMax != 0 || st.cpuSeconds != 2 || !strings.HasSuffix(out, "more\n") {
+		t.Fatalf("got %q %+v", out, st)
 	}
 }
 
@@ -137,5 +160,128 @@ func TestCheckImage(t *testing.T) {
 	}
 	if err := checkImage(in, "evil/golang", d, matrix.ARM64); err == nil {
 		t.Fatal("a digest of another repository must not count")
+	}
+}
+
+// TestLimitsOnEveryContainer: memory without extra swap, pids, CPUs, a
+// capped /dev/shm and no daemon-side log, on every step and on the chown.
+func TestLimitsOnEveryContainer(t *testing.T) {
+	s := planCell(t, policies.Options{CellMemory: 2 << 30, CellPids: 500, CellCPUs: 1.5})
+	check := func(what string, hc *container.HostConfig) {
+		t.Helper()
+		if hc.Memory != 2<<30 || hc.MemorySwap != 2<<30 || hc.PidsLimit == nil || *hc.PidsLimit != 500 || hc.NanoCPUs != 1_500_000_000 {
+			t.Errorf("%s: memory %d swap %d pids %v nanocpus %d", what, hc.Memory, hc.MemorySwap, hc.PidsLimit, hc.NanoCPUs)
+		}
+		if hc.ShmSize != policies.ShmBytes || hc.LogConfig.Type != "none" {
+			t.Errorf("%s: shm %d log %q", what, hc.ShmSize, hc.LogConfig.Type)
+		}
+	}
+	for _, st := range s.Steps {
+		_, hc := mustConfig(t, s, st, "img", "/p")
+		check(string(st.Name), hc)
+	}
+	_, hc, _ := chownConfig(s, "img", own)
+	check("chown", hc)
+
+	// Defaults come from the daemon's host.
+	d := planCell(t, policies.Options{CellsAtOnce: 4})
+	if d.MemoryBytes != 3<<30 || d.PidsLimit != policies.DefaultPids || d.CPUs != 4 {
+		t.Fatalf("defaults: memory %d pids %d cpus %v", d.MemoryBytes, d.PidsLimit, d.CPUs)
+	}
+}
+
+func TestLabelsNameRunHostAndProcess(t *testing.T) {
+	s := planCell(t, policies.Options{})
+	cfg, _ := mustConfig(t, s, stepOf(s, job.StepTest), "img", "/p")
+	if cfg.Labels[LabelRun] != "run1" || cfg.Labels[LabelHost] != "h" || cfg.Labels[LabelPID] != "1:2" || cfg.Labels[LabelStep] != "test" {
+		t.Fatalf("labels %v", cfg.Labels)
+	}
+}
+
+// TestPtraceOffSeccomp: under --ptrace=off every non-root step runs under
+// Docker's default profile without the tracing syscalls; other levels keep
+// Docker's default profile.
+func TestPtraceOffSeccomp(t *testing.T) {
+	s := planCell(t, policies.Options{Ptrace: policies.PtraceOff})
+	_, hc := mustConfig(t, s, stepOf(s, job.StepTest), "img", "/p")
+	var prof string
+	for _, o := range hc.SecurityOpt {
+		if p, ok := strings.CutPrefix(o, "seccomp="); ok {
+			prof = p
+		}
+	}
+	if prof == "" || !slices.Contains(hc.SecurityOpt, "no-new-privileges") {
+		t.Fatalf("security opts %v", hc.SecurityOpt)
+	}
+	var parsed struct {
+		DefaultAction string `json:"defaultAction"`
+		Syscalls      []struct {
+			Names  []string `json:"names"`
+			Action string   `json:"action"`
+		} `json:"syscalls"`
+	}
+	if err := json.Unmarshal([]byte(prof), &parsed); err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{}
+	for _, r := range parsed.Syscalls {
+		for _, n := range r.Names {
+			if r.Action == "SCMP_ACT_ALLOW" {
+				allowed[n] = true
+			}
+		}
+	}
+	if parsed.DefaultAction != "SCMP_ACT_ERRNO" || !allowed["read"] || !allowed["clone"] || len(parsed.Syscalls) < 10 {
+		t.Fatalf("not Docker's default profile: default %q, %d rules", parsed.DefaultAction, len(parsed.Syscalls))
+	}
+	for _, n := range tracingSyscalls {
+		if allowed[n] {
+			t.Errorf("%s still allowed", n)
+		}
+	}
+	for _, level := range []policies.PtraceLevel{policies.PtraceChildren, policies.PtraceAttach} {
+		s := planCell(t, policies.Options{Ptrace: level})
+		_, hc := mustConfig(t, s, stepOf(s, job.StepTest), "img", "/p")
+		if !slices.Equal(hc.SecurityOpt, []string{"no-new-privileges"}) {
+			t.Errorf("%s: security opts %v", level, hc.SecurityOpt)
+		}
+	}
+}
+
+// TestCABundleOnlyInDeps: the bundle reaches the step that downloads.
+func TestCABundleOnlyInDeps(t *testing.T) {
+	s := planCell(t, policies.Options{CABundle: "/host/ca.crt"})
+	for _, st := range s.Steps {
+		_, hc := mustConfig(t, s, st, "img", "/p")
+		has := slices.ContainsFunc(hc.Mounts, func(m mount.Mount) bool { return m.Source == "/host/ca.crt" })
+		if has != (st.Name == job.StepDeps) {
+			t.Errorf("%s: CA bundle mounted %v", st.Name, has)
+		}
+		gomod := slices.IndexFunc(hc.Mounts, func(m mount.Mount) bool { return m.Target == "/cache/gomod" })
+		if st.Name != job.StepSetup && (gomod < 0 || hc.Mounts[gomod].ReadOnly != (st.Name != job.StepDeps)) {
+			t.Errorf("%s: module cache mount %+v", st.Name, hc.Mounts)
+		}
+	}
+}
+
+func TestAlive(t *testing.T) {
+	self, ok := processID(os.Getpid())
+	if !ok || !alive(self) {
+		t.Fatalf("this process %q must be alive", self)
+	}
+	pid, start, _ := strings.Cut(self, ":")
+	if alive(pid + ":" + start + "1") {
+		t.Fatal("a pid with another start time is another process")
+	}
+	if alive("") || alive("x:y") || alive("999999999:1") {
+		t.Fatal("malformed or absent processes are not alive")
+	}
+	l := map[string]string{LabelRun: "r", LabelHost: "h", LabelPID: self}
+	if stale(l, "h") {
+		t.Fatal("a live run is not stale")
+	}
+	l[LabelPID] = pid + ":0"
+	if !stale(l, "h") || stale(l, "other-host") {
+		t.Fatal("a dead run is stale on its own host only")
 	}
 }

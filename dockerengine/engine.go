@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -44,9 +46,19 @@ type Engine struct {
 	opt    Options
 	runID  string
 	native matrix.Arch
+	// The daemon's host, from which the limits policies derive defaults.
+	hostMemory int64
+	hostCPUs   int
+	// This process, in every container's labels, so a later run can tell
+	// whether the run that made a container is still alive.
+	host, pid string
+	paths     imagePaths // files copied out of other images (imagepath.go)
 }
 
-var _ runner.Runtime = (*Engine)(nil)
+var (
+	_ runner.Runtime    = (*Engine)(nil)
+	_ runner.StreamCell = (*cell)(nil)
+)
 
 // New connects to the daemon named by the environment (DOCKER_HOST, ...) and
 // refuses one too old to honour the Spec.
@@ -87,18 +99,37 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
-	return &Engine{cli: cli, opt: opt, runID: hex.EncodeToString(b), native: native}, nil
+	e := &Engine{cli: cli, opt: opt, runID: hex.EncodeToString(b), native: native, hostMemory: info.MemTotal, hostCPUs: info.NCPU}
+	if h, err := os.Hostname(); err == nil {
+		if pid, ok := processID(os.Getpid()); ok {
+			e.host, e.pid = h, pid
+		}
+	}
+	// Containers of earlier runs on this host whose Parity process died
+	// (SIGKILL, a crash) would otherwise stay forever.
+	if rm, err := e.SweepStale(ctx); err != nil {
+		opt.Logf("docker: sweeping dead runs' containers: %v", err)
+	} else if len(rm.Containers) > 0 {
+		opt.Logf("docker: removed %d container(s) left by dead runs", len(rm.Containers))
+	}
+	return e, nil
 }
 
 // Client is the underlying Docker client, for tests and tools.
 func (e *Engine) Client() *client.Client { return e.cli }
+
+// RunID is the value of LabelRun on every container this Engine creates.
+func (e *Engine) RunID() string { return e.runID }
 
 // Name implements runner.Runtime.
 func (e *Engine) Name() string { return "docker" }
 
 // Traits says what Docker honours of a Spec: everything.
 func (e *Engine) Traits() policies.Traits {
-	return policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NativeArch: e.native}
+	return policies.Traits{
+		Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: e.native,
+		ReadOnlyCaches: true, SeccompProfile: true, ResourceLimits: true, HostMemoryBytes: e.hostMemory, HostCPUs: e.hostCPUs,
+	}
 }
 
 // Close removes whatever containers of this run are left (an interrupted
@@ -107,7 +138,7 @@ func (e *Engine) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := e.sweep(ctx)
-	return errors.Join(err, e.cli.Close())
+	return errors.Join(err, e.removeImagePaths(), e.cli.Close())
 }
 
 func (e *Engine) sweep(ctx context.Context) error {
@@ -130,6 +161,10 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	if e.opt.SourceDir == "" {
 		return nil, errors.New("docker: no source directory")
 	}
+	s, err := e.withImagePaths(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	img, err := e.ensureImage(ctx, s)
 	if err != nil {
 		return nil, err
@@ -138,13 +173,13 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 		if m.Kind != job.MountCache {
 			continue
 		}
-		if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: m.Name, Labels: map[string]string{"dev.parity.cache": s.Cell.Key()}}); err != nil {
+		if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: m.Name, Labels: map[string]string{LabelCache: s.Cell.Key()}}); err != nil {
 			return nil, fmt.Errorf("docker: cache volume %s: %w", m.Name, err)
 		}
 	}
 	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest}
-	if cfg, hc, ok := chownConfig(s, img.id, e.runID); ok {
-		r := e.run(ctx, cfg, hc, s.Platform)
+	if cfg, hc, ok := chownConfig(s, img.id, e.owner()); ok {
+		r := e.run(ctx, cfg, hc, s.Platform, nil)
 		if r.Err != "" || r.ExitCode != 0 {
 			return nil, fmt.Errorf("docker: preparing cache volumes: exit %d %s%s", r.ExitCode, r.Err, r.Stderr)
 		}
@@ -164,11 +199,20 @@ func (c *cell) Close() error           { return nil } // each step's container i
 
 // Exec implements runner.Cell.
 func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
+	return c.ExecStream(ctx, st, nil)
+}
+
+// ExecStream implements runner.StreamCell: stdout also goes to w as the
+// step prints it.
+func (c *cell) ExecStream(ctx context.Context, st job.Step, w io.Writer) job.StepResult {
 	if st.Name == job.StepSetup {
 		return c.setup(ctx, st)
 	}
-	cfg, hc := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.runID)
-	r := c.e.run(ctx, cfg, hc, c.spec.Platform)
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner())
+	if err != nil {
+		return job.StepResult{Name: st.Name, Err: err.Error()}
+	}
+	r := c.e.run(ctx, cfg, hc, c.spec.Platform, w)
 	r.Name = st.Name
 	return r
 }

@@ -145,9 +145,12 @@ func (c *cell) setup(ctx context.Context, st job.Step) job.StepResult {
 		return job.StepResult{Name: st.Name, Stdout: "reused prepared image " + tag + "\n"}
 	}
 	start := time.Now()
-	cfg, hc := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.runID)
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner())
+	if err != nil {
+		return job.StepResult{Name: st.Name, Err: err.Error()}
+	}
 	cfg.Cmd = st.Args // committed into the image's history: keep it to the script
-	r, id := c.e.runKeep(ctx, cfg, hc, c.spec.Platform)
+	r, id := c.e.runKeep(ctx, cfg, hc, c.spec.Platform, nil)
 	r.Name = st.Name
 	if id != "" {
 		defer c.e.remove(id)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/pipeline"
+	"github.com/parity-ci/parity/policies"
 	"github.com/parity-ci/parity/report"
 	"github.com/parity-ci/parity/runner"
 	"github.com/parity-ci/parity/testjson"
@@ -92,7 +93,7 @@ func TestFixtureMatrix(t *testing.T) {
 		req.Exclude = []string{"*/musl/arm64"} // no musl arm64 stand-in image
 	}
 	req.CacheScope = scope(t, eng)
-	rep, _ := h.run(t, context.Background(), eng, req, runner.Options{})
+	rep, plan := h.run(t, context.Background(), eng, req, runner.Options{})
 	keep(t, rep)
 
 	// No cell result lost; every cell ran its tests to the end.
@@ -114,6 +115,17 @@ func TestFixtureMatrix(t *testing.T) {
 		}
 		if c.Probe["CapBnd"] != "0000000000080000" || c.Probe["NoNewPrivs"] != "1" || c.Probe["rootfs"] != "readonly" || c.Probe["uid"] != "65534" {
 			t.Errorf("%s: want SYS_PTRACE alone in the bounding set, no-new-privileges, read-only root, uid 65534; probe %v", name, c.Probe)
+		}
+		// What the decisions claim is what the probe measured.
+		for _, sp := range plan.Specs {
+			if sp.Cell.String() != name {
+				continue
+			}
+			for k, want := range policies.Claims(sp) {
+				if c.Probe[k] != want {
+					t.Errorf("%s: the decisions claim %s=%s, the probe measured %q", name, k, want, c.Probe[k])
+				}
+			}
 		}
 		if c.CPUSeconds <= 0 {
 			t.Errorf("%s: no CPU seconds from cgroup accounting", name)
@@ -137,8 +149,12 @@ func TestFixtureMatrix(t *testing.T) {
 		wants[1].outcomes[glibcARM64] = testjson.Pass
 		wants = append(wants,
 			want{"arch", "TestFusedMultiplyAdd", "arch", "float-fma", map[string]testjson.Outcome{glibcAMD64: testjson.Pass, muslAMD64: testjson.Pass, glibcARM64: testjson.Fail}},
-			want{"race", "TestRacyCounter", "race", "race", map[string]testjson.Outcome{glibcAMD64: testjson.Fail, muslAMD64: testjson.Fail, glibcARM64: testjson.Pass}},
 		)
+	}
+	// A data race fails only where -race is on: a failure with a race
+	// cause, not a divergence from the cells without -race.
+	if r := row(t, rep, "race", "TestRacyCounter"); r.Divergent || !r.Failed || r.Cause == nil || r.Cause.ID != "race" {
+		t.Errorf("race.TestRacyCounter: divergent=%v failed=%v cause=%+v, want a race failure", r.Divergent, r.Failed, r.Cause)
 	}
 	for _, w := range wants {
 		for cell, o := range w.outcomes {

@@ -187,10 +187,13 @@ func (h *harness) run(t *testing.T, ctx context.Context, eng *dockerengine.Engin
 	return rep, plan
 }
 
-// leftovers lists containers Parity made that still exist.
+// leftovers lists the containers this engine's run made that still exist.
+// Only its own: other Parity runs (other tests, other people) may share
+// the daemon, and their containers are theirs.
 func leftovers(t *testing.T, eng *dockerengine.Engine) []string {
 	t.Helper()
-	list, err := eng.Client().ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", dockerengine.LabelRun))})
+	own := filters.NewArgs(filters.Arg("label", dockerengine.LabelRun+"="+eng.RunID()))
+	list, err := eng.Client().ContainerList(context.Background(), container.ListOptions{All: true, Filters: own})
 	if err != nil {
 		t.Fatal(err)
 	}

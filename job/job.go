@@ -5,9 +5,12 @@
 package job
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/testjson"
 )
 
 // Decision records one policy's effect on a cell's Spec.
@@ -25,18 +28,46 @@ const (
 	MountTmpfs  MountKind = "tmpfs"  // memory, executable, per step
 	MountCache  MountKind = "cache"  // a named volume kept between runs
 	MountFile   MountKind = "file"   // one host file, read-only (CA bundle)
+	// MountSourceCopy is an executable scratch area (tmpfs where the runtime
+	// has one) that the step fills with a copy of the source before it runs
+	// (see SourceCopyArgs); the source files named in Keep are mounted
+	// read-only on top, from the source itself, so they cannot change.
+	MountSourceCopy MountKind = "source-copy"
+	// MountImagePath is a file or directory copied, read-only, out of
+	// another image (Mount.Image for Mount.Platform, at Mount.Path): the
+	// --explain experiments that borrow a file from a passing cell's image.
+	MountImagePath MountKind = "image-path"
 )
 
 // Mount is one filesystem the cell sees besides the image.
 type Mount struct {
 	Kind      MountKind `json:"kind"`
+	Keep      []string  `json:"keep,omitempty"` // source-copy: source files mounted read-only on top of the copy
 	Target    string    `json:"target"`
 	ReadOnly  bool      `json:"readOnly,omitempty"`
 	SizeBytes int64     `json:"sizeBytes,omitempty"` // tmpfs cap
 	Name      string    `json:"name,omitempty"`      // cache volume name, per cell
 	Owner     string    `json:"owner,omitempty"`     // uid:gid the cache must belong to
 	HostPath  string    `json:"hostPath,omitempty"`  // file mounts
+
+	// Image-path mounts (MountImagePath): where the content comes from.
+	Image    string `json:"image,omitempty"`    // pinned reference of the other image
+	Platform string `json:"platform,omitempty"` // its platform, linux/<arch>
+	Path     string `json:"path,omitempty"`     // absolute path in that image
+	Dir      bool   `json:"dir,omitempty"`      // Path is a directory
+
+	// Steps, when set, are the only steps that see the mount (the CA
+	// bundle: deps only); ReadOnlySteps see it read-only (the module cache
+	// in tests, once deps verified it) where the runtime can.
+	Steps         []StepName `json:"steps,omitempty"`
+	ReadOnlySteps []StepName `json:"readOnlySteps,omitempty"`
 }
+
+// In reports whether step n sees the mount.
+func (m Mount) In(n StepName) bool { return len(m.Steps) == 0 || slices.Contains(m.Steps, n) }
+
+// ReadOnlyIn reports whether step n sees the mount read-only.
+func (m Mount) ReadOnlyIn(n StepName) bool { return m.ReadOnly || slices.Contains(m.ReadOnlySteps, n) }
 
 // StepName identifies the steps every cell runs, in this order.
 type StepName string
@@ -47,6 +78,26 @@ const (
 	StepDeps  StepName = "deps"  // go mod download && go mod verify (network on)
 	StepTest  StepName = "test"  // go test -json (network off)
 )
+
+// SourceCopyArgs wraps a step's argv so it runs in a writable copy of the
+// source at dst: every entry of src but the kept files (already mounted
+// read-only at dst) is copied, modes and times kept, then argv runs there.
+// POSIX sh and cp only: Alpine's busybox has both.
+func SourceCopyArgs(src, dst string, keep []string, argv []string) []string {
+	skip := strings.Join(keep, "|")
+	if skip == "" {
+		skip = "/" // matches no file name
+	}
+	script := `src=$1 dst=$2; shift 2
+cd "$src" || exit 125
+for e in * .[!.]* ..?*; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  case "$e" in ` + skip + `) continue ;; esac
+  cp -pR "$e" "$dst/" || { echo "parity: copying the source into $dst failed" >&2; exit 125; }
+done
+cd "$dst" && exec "$@"`
+	return append([]string{"sh", "-c", script, "sh", src, dst}, argv...)
+}
 
 // Step is one command run in a fresh container from the cell's image.
 type Step struct {
@@ -73,6 +124,9 @@ type Spec struct {
 	// InsecureRoot asks for all capabilities and no seccomp: the only way
 	// Dagger can grant SYS_PTRACE. Steps then run as root.
 	InsecureRoot bool `json:"insecureRoot,omitempty"`
+	// DenyPtrace refuses ptrace, process_vm_readv and process_vm_writev
+	// (seccomp) where the runtime can: --ptrace=off.
+	DenyPtrace bool `json:"denyPtrace,omitempty"`
 
 	// Resource limits of every step's container; 0 = none. Set by the
 	// limits policies; a runtime that cannot apply one says so there.
@@ -157,8 +211,12 @@ type Result struct {
 	Probe          map[string]string `json:"probe,omitempty"`
 
 	Steps []StepResult `json:"steps"`
-	// TestJSON is the test step's stdout: the `go test -json` stream.
-	TestJSON   string        `json:"-"`
+	// TestJSON is the test step's stdout: the `go test -json` stream,
+	// capped (head and tail) where the runtime streams it.
+	TestJSON string `json:"-"`
+	// Run is the test step's stream parsed as it arrived, stderr included:
+	// reports use it rather than re-parsing TestJSON, which may be capped.
+	Run        *testjson.Run `json:"-"`
 	Started    time.Time     `json:"started"`
 	Duration   time.Duration `json:"duration"`
 	CPUSeconds float64       `json:"cpuSeconds"`

@@ -1,8 +1,11 @@
 package matrix
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -96,6 +99,37 @@ func (p Pins) Lookup(c Cell) (Pin, Ref, error) {
 	return Pin{}, Ref{}, fmt.Errorf("cell %s: no image pinned for Go %s with %s; pinned: %s (add one to %s)", c, c.Go, c.Libc, p.describe(), LockFile)
 }
 
+// Covers checks that every cell has a pin pinned by digest, and names every
+// missing or unpinned (Go, libc) pair once, on one line: the cells of two
+// architectures share a pin, so per-cell errors would repeat themselves.
+func (p Pins) Covers(cells []Cell) error {
+	var missing, bad []string
+	for _, c := range cells {
+		k := "go" + c.Go + "/" + string(c.Libc)
+		if slices.Contains(missing, k) || slices.ContainsFunc(bad, func(b string) bool { return strings.HasPrefix(b, k+": ") }) {
+			continue
+		}
+		_, _, err := p.Lookup(c)
+		switch {
+		case err == nil:
+		case !slices.ContainsFunc(p, func(x Pin) bool { return x.Go == c.Go && x.Libc == c.Libc }):
+			missing = append(missing, k)
+		default:
+			_, after, _ := strings.Cut(err.Error(), ": ") // drop the cell name: the pin is the arches' own
+			bad = append(bad, k+": "+after)
+		}
+	}
+	var errs []string
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Sprintf("no image pinned for %s; pinned: %s (add a pin per pair to %s, then run `parity pins update`)", strings.Join(missing, ", "), p.describe(), LockFile))
+	}
+	errs = append(errs, bad...)
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 // GoVersions lists the pinned Go versions, newest first.
 func (p Pins) GoVersions() []string {
 	var vs []string
@@ -111,10 +145,16 @@ func (p Pins) GoVersions() []string {
 // Merge returns p with over's pins taking precedence.
 func (p Pins) Merge(over Pins) Pins { return append(slices.Clone(p), over...) }
 
+// describe lists the pinned (Go, libc) pairs once each, newest Go first:
+// a lock repeats the built-in pairs it overrides.
 func (p Pins) describe() string {
 	var s []string
-	for _, x := range p {
-		s = append(s, x.Go+"/"+string(x.Libc))
+	for _, g := range p.GoVersions() {
+		for _, l := range Libcs {
+			if slices.ContainsFunc(p, func(x Pin) bool { return x.Go == g && x.Libc == l }) {
+				s = append(s, "go"+g+"/"+string(l))
+			}
+		}
 	}
 	if len(s) == 0 {
 		return "none"
@@ -134,16 +174,32 @@ type Lock struct {
 	Pins    Pins `json:"pins"`
 }
 
-// ParseLock reads a lock file and checks every pin in it.
-func ParseLock(data []byte) (Lock, error) {
+// DecodeLock reads a lock file's structure: one JSON object of this version,
+// no unknown field, nothing after it (a second object or the rest of a merge
+// conflict would otherwise be ignored). It does not check the pins: `parity
+// test` (ParseLock) and `parity pins` (which lets a pin lack its digest
+// until `pins update` fills it in) both start here.
+func DecodeLock(data []byte) (Lock, error) {
 	var l Lock
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {
 		return Lock{}, fmt.Errorf("%s: %w", LockFile, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Lock{}, fmt.Errorf("%s: unexpected content after the lock's JSON object at byte %d (a second object or a merge conflict?)", LockFile, dec.InputOffset())
+	}
 	if l.Version != LockVersion {
 		return Lock{}, fmt.Errorf("%s: version %d, this Parity reads version %d", LockFile, l.Version, LockVersion)
+	}
+	return l, nil
+}
+
+// ParseLock reads a lock file and checks every pin in it.
+func ParseLock(data []byte) (Lock, error) {
+	l, err := DecodeLock(data)
+	if err != nil {
+		return Lock{}, err
 	}
 	if err := l.Check(); err != nil {
 		return Lock{}, err
@@ -151,31 +207,47 @@ func ParseLock(data []byte) (Lock, error) {
 	return l, nil
 }
 
-// Check reports every missing or malformed field, one per line.
+// Check reports every bad pin, on one line that counts them.
 func (l Lock) Check() error {
-	var errs []string
+	var bad []string
 	seen := map[string]bool{}
 	for i, p := range l.Pins {
-		where := fmt.Sprintf("%s: pin %d (go %q, libc %q)", LockFile, i+1, p.Go, p.Libc)
+		var errs []string
 		if err := checkGoVersion(p.Go); err != nil {
-			errs = append(errs, where+": "+err.Error())
+			errs = append(errs, err.Error())
 		}
 		if _, err := ParseLibc(string(p.Libc)); err != nil || p.Libc != Libc(strings.ToLower(string(p.Libc))) {
-			errs = append(errs, fmt.Sprintf("%s: libc must be glibc or musl", where))
+			errs = append(errs, "libc must be glibc or musl")
 		}
 		if _, err := ParsePinned(p.Image); err != nil {
-			errs = append(errs, where+": "+err.Error())
+			errs = append(errs, err.Error())
 		}
 		k := p.Go + "/" + string(p.Libc)
 		if seen[k] {
-			errs = append(errs, where+": duplicate pin for "+k)
+			errs = append(errs, "duplicate pin for "+k)
 		}
 		seen[k] = true
+		if len(errs) > 0 {
+			bad = append(bad, fmt.Sprintf("pin %d (go %q, libc %q): %s", i+1, p.Go, p.Libc, strings.Join(errs, ", ")))
+		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "\n"))
+	if err := OneLine(bad, "bad pins"); err != nil {
+		return fmt.Errorf("%s: %w", LockFile, err)
 	}
 	return nil
+}
+
+// OneLine joins problems into one line that counts them ("3 bad pins: a;
+// b; c"), so a command's error stays one line however many there are.
+// plural names what is counted.
+func OneLine(problems []string, plural string) error {
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New(problems[0])
+	}
+	return fmt.Errorf("%d %s: %s", len(problems), plural, strings.Join(problems, "; "))
 }
 
 // Marshal writes the lock in a stable, diff-friendly form.
@@ -183,4 +255,33 @@ func (l Lock) Marshal() []byte {
 	l.Version = LockVersion
 	b, _ := json.MarshalIndent(l, "", "  ")
 	return append(b, '\n')
+}
+
+var (
+	mirrorHostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$`)
+	mirrorPathRE = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
+)
+
+// ParseMirror checks a registry mirror, "host[:port][/path-prefix]", and
+// splits it. A scheme is refused: whether to use plain HTTP is the
+// insecure option's decision, stated once, not a scheme that could silently
+// disagree with it. The host must read as a host to Docker's rule (a dot, a
+// port, or localhost), or a rewritten name would be a Docker Hub repository.
+func ParseMirror(m string) (host, prefix string, err error) {
+	m = strings.TrimSpace(m)
+	if strings.Contains(m, "://") {
+		return "", "", fmt.Errorf("mirror %q: give host[:port][/path] without a scheme (plain HTTP is chosen with the insecure option)", m)
+	}
+	host, prefix, _ = strings.Cut(strings.TrimSuffix(m, "/"), "/")
+	switch {
+	case host == "":
+		return "", "", fmt.Errorf("mirror %q: no host (want host[:port][/path], e.g. mirror.example:5000)", m)
+	case !mirrorHostRE.MatchString(host):
+		return "", "", fmt.Errorf("mirror %q: %q is not a registry host[:port]", m, host)
+	case !strings.ContainsAny(host, ".:") && host != "localhost":
+		return "", "", fmt.Errorf("mirror %q: %q is not a registry host (want a name with a dot or a port, or localhost)", m, host)
+	case prefix != "" && !mirrorPathRE.MatchString(prefix):
+		return "", "", fmt.Errorf("mirror %q: path %q is not a repository path (lowercase letters, digits, . _ - and /)", m, prefix)
+	}
+	return host, prefix, nil
 }

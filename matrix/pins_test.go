@@ -99,3 +99,76 @@ func TestBuiltinPinsAreValid(t *testing.T) {
 		t.Fatalf("GoVersions = %v", got)
 	}
 }
+
+// A lock with anything after its one JSON object (a second object, the rest
+// of a merge conflict) is refused: the run must not use half of it.
+func TestParseLockRefusesTrailingContent(t *testing.T) {
+	one := `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang@` + goodDigest + `"}]}`
+	for name, data := range map[string]string{
+		"second object":   one + "\n" + one,
+		"conflict marker": one + "\n>>>>>>> theirs\n",
+		"garbage":         one + " x",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParseLock([]byte(data)); err == nil || !strings.Contains(err.Error(), "after the lock") {
+				t.Fatalf("ParseLock: err = %v, want trailing content refused", err)
+			}
+			if _, err := DecodeLock([]byte(data)); err == nil {
+				t.Fatal("DecodeLock accepted trailing content")
+			}
+		})
+	}
+	if _, err := ParseLock([]byte(one + "\n\n")); err != nil {
+		t.Fatalf("trailing white space refused: %v", err)
+	}
+}
+
+// Many bad pins make one line that counts them, not one line each.
+func TestLockCheckIsOneLine(t *testing.T) {
+	_, err := ParseLock([]byte(`{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:a"},{"go":"1.27.1","libc":"glibc","image":"golang:b"},{"go":"1.x","libc":"glibc","image":"golang@` + goodDigest + `"}]}`))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "3 bad pins") {
+		t.Fatalf("err = %q, want one line counting 3 bad pins", err)
+	}
+}
+
+// The pins a missing-pin error lists are each (Go, libc) once, even when a
+// lock overrides the built-in ones.
+func TestLookupListsPinnedPairsOnce(t *testing.T) {
+	pins := Builtin().Merge(Builtin())
+	_, _, err := pins.Lookup(Cell{"1.25.0", Glibc, AMD64})
+	if err == nil || strings.Count(err.Error(), "go1.27.1/musl") != 1 {
+		t.Fatalf("err = %v, want each pinned pair once", err)
+	}
+}
+
+func TestMissing(t *testing.T) {
+	cells, err := Expand(Spec{Go: []string{"1.25.0", "1.27.1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Builtin().Covers(cells)
+	if err == nil || strings.Contains(err.Error(), "\n") || strings.Count(err.Error(), "go1.25.0/glibc") != 1 || !strings.Contains(err.Error(), "go1.25.0/musl") || strings.Count(err.Error(), "go1.27.1/musl") != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	if err := Builtin().Covers(cells[:4]); err != nil {
+		t.Fatalf("covered cells: %v", err)
+	}
+}
+
+func TestParseMirror(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"mirror.example":            {"mirror.example", ""},
+		"127.0.0.1:5000/dockerhub/": {"127.0.0.1:5000", "dockerhub"},
+		"localhost":                 {"localhost", ""},
+	} {
+		h, p, err := ParseMirror(in)
+		if err != nil || h != want[0] || p != want[1] {
+			t.Errorf("ParseMirror(%q) = %q %q %v", in, h, p, err)
+		}
+	}
+	for _, bad := range []string{"https://mirror.example", "mirror", "", "mirror.example/../x", "mirror.example:port", "-x.example", "mirror.example/Upper"} {
+		if _, _, err := ParseMirror(bad); err == nil {
+			t.Errorf("ParseMirror(%q) accepted", bad)
+		}
+	}
+}

@@ -85,22 +85,6 @@ func ApplyMirror(image, mirror string) (string, error) {
 	return out.String(), nil
 }
 
-// parseMirror splits "host[:port][/prefix]" and refuses a URL: whether to use
-// plain HTTP is Options.Insecure's decision, stated once, not a scheme that
-// could silently disagree with it.
-func parseMirror(m string) (host, prefix string, err error) {
-	m = strings.TrimSpace(m)
-	if strings.Contains(m, "://") {
-		return "", "", fmt.Errorf("mirror %q: give host[:port][/path] without a scheme (plain HTTP is chosen with the insecure option)", m)
-	}
-	host, prefix, _ = strings.Cut(strings.TrimSuffix(m, "/"), "/")
-	if host == "" {
-		return "", "", fmt.Errorf("mirror %q: no host", m)
-	}
-	// A mirror host must be recognisable as a host by splitHost, or the
-	// rewritten name would be read as a Docker Hub repository.
-	if !strings.ContainsAny(host, ".:") && host != "localhost" {
-		return "", "", fmt.Errorf("mirror %q: %q is not a registry host (want a name with a dot or a port, or localhost)", m, host)
-	}
-	return host, prefix, nil
-}
+// parseMirror is matrix.ParseMirror: the pipeline checks --registry-mirror
+// with the same rule before anything runs.
+func parseMirror(m string) (host, prefix string, err error) { return matrix.ParseMirror(m) }

@@ -7,7 +7,6 @@ package pins
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -110,7 +109,13 @@ func Update(ctx context.Context, lock matrix.Lock, opt Options) (matrix.Lock, []
 	if err := ctx.Err(); err != nil {
 		return matrix.Lock{}, nil, fmt.Errorf("pins update: %w", err)
 	}
-	if err := errors.Join(errs...); err != nil {
+	var failed []string
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	if err := matrix.OneLine(failed, "pins could not be updated"); err != nil {
 		return matrix.Lock{}, nil, err
 	}
 	// Every pin now has a digest, so the strict check applies; it also catches
@@ -248,23 +253,18 @@ func archList(arches []matrix.Arch) string {
 // `parity pins update` is how a new pin is added. Update checks the result
 // strictly.
 func ReadLock(data []byte) (matrix.Lock, error) {
-	var l matrix.Lock
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return matrix.Lock{}, fmt.Errorf("%s: %w", matrix.LockFile, err)
+	l, err := matrix.DecodeLock(data)
+	if err != nil {
+		return matrix.Lock{}, err
 	}
-	if l.Version != matrix.LockVersion {
-		return matrix.Lock{}, fmt.Errorf("%s: version %d, this Parity reads version %d", matrix.LockFile, l.Version, matrix.LockVersion)
-	}
-	var errs []error
+	var bad []string
 	for i, p := range l.Pins {
 		if _, err := matrix.ParseRef(p.Image); err != nil {
-			errs = append(errs, fmt.Errorf("%s: pin %d (%s): %w", matrix.LockFile, i+1, pinName(p), err))
+			bad = append(bad, fmt.Sprintf("pin %d (%s): %v", i+1, pinName(p), err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return matrix.Lock{}, err
+	if err := matrix.OneLine(bad, "bad pins"); err != nil {
+		return matrix.Lock{}, fmt.Errorf("%s: %w", matrix.LockFile, err)
 	}
 	return l, nil
 }
@@ -272,7 +272,8 @@ func ReadLock(data []byte) (matrix.Lock, error) {
 // Check is `parity pins check`: every pin is well formed and pinned by
 // digest (matrix.Lock.Check), and each (Go, libc) of cells has a pin. Pass
 // the pins the run would use, e.g. matrix.Builtin().Merge(lock.Pins), and
-// nil cells to skip the coverage check. The error lists every problem.
+// nil cells to skip the coverage check. The error lists every problem, on
+// one line.
 func Check(lock matrix.Lock, cells []matrix.Cell) error {
 	var errs []string
 	if lock.Version != 0 && lock.Version != matrix.LockVersion {
@@ -295,7 +296,7 @@ func Check(lock matrix.Lock, cells []matrix.Cell) error {
 		errs = append(errs, fmt.Sprintf("%s: no pin for %s (add a pin per missing pair, then run `parity pins update`)", matrix.LockFile, strings.Join(missing, ", ")))
 	}
 	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n"))
+		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
 }

@@ -240,6 +240,9 @@ func TestUpdateMissingTagNamesThePin(t *testing.T) {
 	if strings.Contains(msg, "go1.26.8/musl") {
 		t.Errorf("error blames the pin that resolved:\n%s", msg)
 	}
+	if !strings.HasPrefix(msg, "2 pins could not be updated: ") || strings.Contains(msg, "\n") {
+		t.Errorf("want one line counting the 2 failed pins:\n%s", msg)
+	}
 	if got.Pins != nil || changes != nil {
 		t.Errorf("a failed update returned a lock (%+v) or changes (%+v)", got, changes)
 	}
@@ -482,6 +485,8 @@ func TestReadLockRejectsMalformed(t *testing.T) {
 		`{"version": 1, "pins": [{"go": "1.27.1", "libc": "musl", "image": "Golang:x"}]}`,
 		`{"version": 2, "pins": []}`,
 		`{"version": 1, "pins": [], "extra": true}`,
+		`{"version": 1, "pins": []}
+<<<<<<< ours`,
 	} {
 		if _, err := ReadLock([]byte(data)); err == nil {
 			t.Errorf("ReadLock accepted %s", data)

@@ -2,9 +2,16 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/policies"
+	"github.com/parity-ci/parity/recheck"
 	"github.com/parity-ci/parity/report"
 	"github.com/parity-ci/parity/runner"
 )
@@ -14,23 +21,91 @@ type Meta struct {
 	Tool, Version   string
 	Revision        string // VCS revision of the source, when known
 	Dir             string // the module's directory within its repository
+	GoSum           string // Digest of go.sum (of nothing when there is none); "" when unknown
 	Options         policies.Options
 	AllowDivergence bool
 }
 
-// Execute runs every planned cell and builds the report. It always returns
-// a report, even when cells fail or ctx is cancelled midway: each cell's
-// result says what happened to it.
+// Recheck is what runs after the first run (package recheck): re-runs that
+// tell flaky tests from divergent ones, and experiments that prove causes.
+type Recheck struct {
+	Reruns      int                 // more runs of each failing or divergent test, per cell
+	FailOnFlaky bool                // flaky tests fail the verdict
+	Explain     recheck.ExplainMode // experiments for divergent tests
+}
+
+func (r Request) recheck() (Recheck, error) {
+	rc := Recheck{Reruns: r.Reruns, FailOnFlaky: r.FailOnFlaky, Explain: recheck.ExplainOff}
+	if r.Reruns < 0 {
+		return rc, fmt.Errorf("--reruns %d: must be 0 or more", r.Reruns)
+	}
+	if r.Explain != "" {
+		m, err := recheck.ParseExplain(r.Explain)
+		if err != nil {
+			return rc, fmt.Errorf("--explain: %w", err)
+		}
+		rc.Explain = m
+	}
+	return rc, nil
+}
+
+// Execute runs every planned cell and builds the report; then, as p.Recheck
+// asks, re-runs failing and divergent tests and tries experiments on the
+// divergent ones, all through runner.Run under the same parallel bound. It
+// always returns a report, even when cells fail or ctx is cancelled midway:
+// each cell's result says what happened to it.
 func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options, m Meta) report.Report {
 	results := runner.Run(ctx, rt, p.Specs, opt)
-	return report.Build(reportMeta(p, m), results)
+	rep := report.Build(reportMeta(p, m), results)
+	rc := p.Recheck
+	nonce := strconv.FormatInt(rep.CreatedAt.UnixNano(), 36)
+	if runs := recheck.PlanReruns(rep, p.Specs, rc.Reruns, nonce); len(runs) > 0 && ctx.Err() == nil {
+		rep = report.WithReruns(rep, recheck.ReadReruns(runs, runRechecks(ctx, rt, runs, opt)))
+	}
+	if !recheck.ShouldExplain(rc.Explain, len(rep.Divergences)) || ctx.Err() != nil {
+		return rep
+	}
+	subjects := recheck.Subjects(rep)
+	runs := recheck.PlanExperiments(rep, p.Specs, subjects, recheck.Experiments)
+	if len(runs) == 0 {
+		return rep
+	}
+	return report.WithExplanations(rep, recheck.Explain(subjects, runs, runRechecks(ctx, rt, runs, opt), recheck.Experiments))
+}
+
+// runRechecks runs reduced Specs under the same bound as the cells: each
+// through runner.Run alone, so its progress events can carry its own name
+// ("go1.26.8/musl/amd64 rerun 1") though it shares its cell's.
+func runRechecks(ctx context.Context, rt runner.Runtime, runs []recheck.Run, opt runner.Options) []job.Result {
+	results := make([]job.Result, len(runs))
+	n := opt.Parallel
+	if n <= 0 || n > len(runs) {
+		n = len(runs)
+	}
+	var mu sync.Mutex // one observer, as runner.Run promises for its own events
+	p := pool.New().WithMaxGoroutines(max(n, 1))
+	for i, r := range runs {
+		o := runner.Options{Parallel: 1}
+		if emit := opt.OnEvent; emit != nil {
+			label := r.Label()
+			o.OnEvent = func(e runner.Event) { mu.Lock(); defer mu.Unlock(); e.Cell = label; emit(e) }
+		}
+		p.Go(func() { results[i] = runner.Run(ctx, rt, []job.Spec{r.Spec}, o)[0] })
+	}
+	p.Wait()
+	return results
 }
 
 func reportMeta(p Plan, m Meta) report.Meta {
 	o := m.Options
 	ro := report.Options{
 		Packages: o.Packages, Race: string(o.Race), Count: o.Count, Shuffle: o.Shuffle, Run: o.Run,
+		Skip: o.Skip, Tags: o.Tags, Failfast: o.Failfast, Short: o.Short,
 		AllowDivergence: m.AllowDivergence,
+	}
+	ro.Reruns, ro.FailOnFlaky = p.Recheck.Reruns, p.Recheck.FailOnFlaky
+	if p.Recheck.Explain != recheck.ExplainOff {
+		ro.Explain = string(p.Recheck.Explain)
 	}
 	if len(ro.Packages) == 0 {
 		ro.Packages = []string{"./..."}
@@ -38,7 +113,9 @@ func reportMeta(p Plan, m Meta) report.Meta {
 	if o.TestTimeout > 0 {
 		ro.Timeout = o.TestTimeout.String()
 	}
-	ro.Extra = map[string]string{"pins": p.Pins}
+	// Not the lock's path: reports from other checkouts must compare equal
+	// (the pins' content is Source.Pins).
+	ro.Extra = map[string]string{}
 	if o.Cgo != "" {
 		ro.Extra["cgo"] = string(o.Cgo)
 	}
@@ -48,7 +125,7 @@ func reportMeta(p Plan, m Meta) report.Meta {
 	return report.Meta{
 		Tool:      report.Tool{Name: m.Tool, Version: m.Version},
 		CreatedAt: time.Now().UTC(),
-		Source:    report.Source{Module: p.Module, GoLine: p.GoLine, Revision: m.Revision, Dir: m.Dir},
+		Source:    report.Source{Module: p.Module, GoLine: p.GoLine, Revision: m.Revision, Dir: m.Dir, GoSum: m.GoSum, Pins: p.PinsDigest},
 		Options:   ro,
 	}
 }

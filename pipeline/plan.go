@@ -5,6 +5,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,6 +27,7 @@ type Inputs struct {
 	Matrix   matrix.Spec
 	Only     []matrix.Cell // keep only cells matching these patterns
 	Policy   policies.Options
+	Recheck  Recheck // re-runs and experiments after the first run
 }
 
 // Plan is the run to be: every cell's Spec, and where its inputs came from.
@@ -32,7 +35,12 @@ type Plan struct {
 	Module string
 	GoLine string
 	Pins   string // "built-in" or the lock file's name
-	Specs  []job.Spec
+	// PinsDigest is Digest of the pins in force (built-in and lock): what
+	// the report records, so runs from other checkouts compare by content.
+	PinsDigest string
+	Specs      []job.Spec
+	// Recheck is what runs after the cells (see Execute).
+	Recheck Recheck
 }
 
 // ErrNoGoMod is returned when the source has no go.mod.
@@ -50,7 +58,7 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	if mf.Module == nil {
 		return Plan{}, errors.New("go.mod: no module line")
 	}
-	p := Plan{Module: mf.Module.Mod.Path, Pins: "built-in"}
+	p := Plan{Module: mf.Module.Mod.Path, Pins: "built-in", Recheck: in.Recheck}
 	if mf.Go != nil {
 		p.GoLine = mf.Go.Version
 	}
@@ -66,6 +74,7 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 			p.Pins = matrix.LockFile
 		}
 	}
+	p.PinsDigest = pinsDigest(pins)
 	cells, err := matrix.Expand(in.Matrix, pins.GoVersions())
 	if err != nil {
 		return Plan{}, err
@@ -73,14 +82,23 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	if cells = matrix.Filter(cells, in.Only); len(cells) == 0 {
 		return Plan{}, errors.New("the matrix is empty: no cell matches the filter")
 	}
+	// One line for every missing pin, not one per cell.
+	if err := pins.Covers(cells); err != nil {
+		return Plan{}, err
+	}
 	opt := in.Policy
 	opt.GoModGo = p.GoLine
+	if opt.CellsAtOnce <= 0 || opt.CellsAtOnce > len(cells) {
+		opt.CellsAtOnce = len(cells) // the memory limit shares the host among them
+	}
 	var errs []string
 	runnable := 0
 	for _, c := range cells {
 		s, err := policies.Plan(c, pins, opt, rt)
 		if err != nil {
-			errs = append(errs, err.Error())
+			if !slices.Contains(errs, err.Error()) {
+				errs = append(errs, err.Error())
+			}
 			continue
 		}
 		if s.NotRunnable == "" {
@@ -88,8 +106,8 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 		}
 		p.Specs = append(p.Specs, s)
 	}
-	if len(errs) > 0 {
-		return Plan{}, errors.New(strings.Join(errs, "\n"))
+	if err := matrix.OneLine(errs, "cells that cannot be planned"); err != nil {
+		return Plan{}, err
 	}
 	if runnable == 0 {
 		var gos []string // cells are sorted by Go version: equal ones are adjacent
@@ -100,4 +118,24 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 			p.GoLine, strings.Join(slices.Compact(gos), ", "), matrix.LockFile)
 	}
 	return p, nil
+}
+
+// Digest is "sha256:<hex>" of b: how reports name go.sum and the pins.
+func Digest(b []byte) string {
+	h := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// pinsDigest digests the pin in force for each (Go, libc), in a fixed
+// order: a lock that repeats a built-in pin digests as the built-in one.
+func pinsDigest(pins matrix.Pins) string {
+	var b strings.Builder
+	for _, g := range pins.GoVersions() {
+		for _, l := range matrix.Libcs {
+			if pin, _, err := pins.Lookup(matrix.Cell{Go: g, Libc: l}); err == nil {
+				fmt.Fprintf(&b, "%s\t%s\t%s\n", pin.Go, pin.Libc, pin.Image)
+			}
+		}
+	}
+	return Digest([]byte(b.String()))
 }

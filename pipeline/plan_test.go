@@ -10,7 +10,7 @@ import (
 	"github.com/parity-ci/parity/policies"
 )
 
-var docker = policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NativeArch: matrix.AMD64}
+var docker = policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: matrix.AMD64}
 
 func inputs(t *testing.T, goMod string, req Request) Inputs {
 	t.Helper()
@@ -69,10 +69,10 @@ func TestMakePlanBadInput(t *testing.T) {
 		"unknown arch":        {"module m\n", "", Request{Arch: []string{"riscv64"}}, `--arch: unknown arch "riscv64"`},
 		"empty matrix":        {"module m\n", "", Request{Exclude: []string{"*/*/*"}}, "the matrix is empty"},
 		"unpinned lock":       {"module m\n", `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine"}]}`, Request{}, "is not pinned by digest"},
-		"go without pin":      {"module m\n", "", Request{Go: []string{"1.22.0"}}, "cell go1.22.0/glibc/amd64: no image pinned for Go 1.22.0"},
+		"go without pin":      {"module m\n", "", Request{Go: []string{"1.22.0"}}, "no image pinned for go1.22.0/glibc, go1.22.0/musl; pinned: go1.27.1/glibc"},
 		"bad duration":        {"module m\n", "", Request{Timeout: "ten minutes"}, `--timeout "ten minutes"`},
 		"bad race":            {"module m\n", "", Request{Race: "maybe"}, "--race: bad value"},
-		"lock pins only used": {"module m\n", `{"version":1,"pins":[{"go":"1.28.0","libc":"musl","image":"golang:1.28.0-alpine@` + other + `"}]}`, Request{Go: []string{"1.28.0"}}, "cell go1.28.0/glibc/amd64: no image pinned"},
+		"lock pins only used": {"module m\n", `{"version":1,"pins":[{"go":"1.28.0","libc":"musl","image":"golang:1.28.0-alpine@` + other + `"}]}`, Request{Go: []string{"1.28.0"}}, "no image pinned for go1.28.0/glibc;"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in, err := tc.req.Inputs([]byte(tc.goMod), []byte(tc.lock), "")
@@ -84,6 +84,9 @@ func TestMakePlanBadInput(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "goroutine") {
 				t.Fatal("a stack trace is no error message")
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("not one line: %q", err)
 			}
 		})
 	}
@@ -120,5 +123,20 @@ func TestWritePlanShowsWhatDiffers(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// A Go version with no pin is one line naming each pinned pair once, though
+// the lock overrides built-in pins and every arch has a cell.
+func TestMissingPinIsOneLine(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("a", 64)
+	lock := `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine@` + digest + `"}]}`
+	in, err := Request{Go: []string{"1.25.0"}}.Inputs([]byte("module m\n"), []byte(lock), "parity.lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = MakePlan(in, docker)
+	if err == nil || strings.Contains(err.Error(), "\n") || strings.Count(err.Error(), "go1.27.1/musl") != 1 || strings.Count(err.Error(), "go1.25.0/glibc") != 1 {
+		t.Fatalf("err = %q", err)
 	}
 }

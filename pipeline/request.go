@@ -2,8 +2,15 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/docker/go-units"
 
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/policies"
@@ -17,6 +24,7 @@ type Request struct {
 	Profile                          string // "pre-push": only cells of HostArch
 	HostArch                         string
 	Race, Cgo, Ptrace                string
+	SourceMode                       string // readonly (default) or copy
 	Count                            int
 	Shuffle, Run                     string
 	Timeout, CellTimeout             string // Go durations
@@ -25,6 +33,27 @@ type Request struct {
 	CABundle                         string
 	DepsEnv                          map[string]string
 	AllowDivergence                  bool // divergent tests alone do not fail the verdict
+	// Re-runs and experiments (see Recheck): Reruns more runs of each
+	// failing or divergent test per cell (0 = none; the CLI's default is 2),
+	// Explain auto, on or off ("" = off; the CLI's default is auto).
+	Reruns      int
+	FailOnFlaky bool
+	Explain     string
+	// Per-cell limits: CellMemory a size ("2GiB", "512MiB"), CellCPUs a
+	// number of cores ("1.5"); empty or 0 = derived from the host.
+	CellMemory, CellCPUs string
+	CellPids             int
+	Parallel             int // cells at once (0 = all): they share the host's memory
+
+	// go test flags: Short is auto (on in the pre-push profile), on or off.
+	Short, Skip string
+	Tags        []string
+	Failfast    bool
+	// SourceID is a stable identity of the source (see DefaultCacheScope);
+	// with the module path it names the cache volumes when CacheScope is
+	// empty, so no two projects share them.
+	SourceID       string
+	RegistryMirror string // host[:port][/path]; checked here, used by the runtime
 }
 
 // SplitList splits "a,b c" into its items; flags accept either separator.
@@ -44,8 +73,75 @@ func (r Request) Inputs(goMod, lock []byte, lockName string) (Inputs, error) {
 	if in.Matrix, in.Only, err = r.matrix(); err != nil {
 		return in, err
 	}
-	in.Policy, err = r.policy()
-	return in, err
+	if err := r.check(); err != nil {
+		return in, err
+	}
+	if in.Policy, err = r.policy(); err != nil {
+		return in, err
+	}
+	if in.Recheck, err = r.recheck(); err != nil {
+		return in, err
+	}
+	if in.Policy.CacheScope == "" {
+		in.Policy.CacheScope = DefaultCacheScope(modfile.ModulePath(goMod), r.SourceID)
+	}
+	return in, nil
+}
+
+// check refuses what go test or the runtime would misread, naming the
+// flag and what it takes, before anything runs.
+func (r Request) check() error {
+	if err := checkTestRegexp("--run", r.Run); err != nil {
+		return err
+	}
+	if err := checkTestRegexp("--skip", r.Skip); err != nil {
+		return err
+	}
+	for _, p := range SplitList(r.Packages...) {
+		// go test reads flags after the packages too: "-exec=/bin/false"
+		// would be obeyed, not tested.
+		if strings.HasPrefix(p, "-") {
+			return fmt.Errorf("--packages %q: a package pattern cannot start with - (go test flags have flags of their own)", p)
+		}
+	}
+	for _, t := range SplitList(r.Tags...) {
+		if !buildTagRE.MatchString(t) {
+			return fmt.Errorf("--tags %q: a build tag is letters, digits, _ and . (comma-separated)", t)
+		}
+	}
+	switch r.Shuffle {
+	case "", "on", "off":
+	default:
+		if _, err := strconv.ParseInt(r.Shuffle, 10, 64); err != nil {
+			return fmt.Errorf("--shuffle %q: want on, off or a seed (an integer)", r.Shuffle)
+		}
+	}
+	if r.CacheScope != "" {
+		if err := checkCacheScope(r.CacheScope); err != nil {
+			return err
+		}
+	}
+	if r.RegistryMirror != "" {
+		if _, _, err := matrix.ParseMirror(r.RegistryMirror); err != nil {
+			return fmt.Errorf("--registry-mirror: %w", err)
+		}
+	}
+	return nil
+}
+
+var buildTagRE = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+
+// checkTestRegexp compiles a -run or -skip pattern as go test would: each
+// slash-separated part is a regexp, and a whole that compiles has parts
+// that do (the test package splits outside brackets and parentheses).
+func checkTestRegexp(flag, re string) error {
+	if re == "" {
+		return nil
+	}
+	if _, err := regexp.Compile(re); err != nil {
+		return fmt.Errorf("%s %q: %v", flag, re, err)
+	}
+	return nil
 }
 
 func (r Request) matrix() (matrix.Spec, []matrix.Cell, error) {
@@ -105,6 +201,9 @@ func (r Request) policy() (policies.Options, error) {
 	if o.Ptrace, err = policies.ParsePtrace(r.Ptrace); err != nil {
 		return o, fmt.Errorf("--ptrace: %w", err)
 	}
+	if o.SourceMode, err = policies.ParseSourceMode(r.SourceMode); err != nil {
+		return o, fmt.Errorf("--source-mode: %w", err)
+	}
 	if r.Count < 0 {
 		return o, fmt.Errorf("--count %d: must be 0 or more", r.Count)
 	}
@@ -114,10 +213,43 @@ func (r Request) policy() (policies.Options, error) {
 	if o.CellTimeout, err = duration("--cell-timeout", r.CellTimeout); err != nil {
 		return o, err
 	}
+	if o.CellMemory, o.CellPids, o.CellCPUs, err = r.limits(); err != nil {
+		return o, err
+	}
+	o.CellsAtOnce = r.Parallel
 	o.Count, o.Shuffle, o.Run = r.Count, r.Shuffle, r.Run
+	short, err := policies.ParseMode(r.Short)
+	if err != nil {
+		return o, fmt.Errorf("--short: %w", err)
+	}
+	o.Short = short == policies.On || (short == policies.Auto && r.Profile == "pre-push")
+	o.Skip, o.Tags, o.Failfast = r.Skip, SplitList(r.Tags...), r.Failfast
 	o.Packages = SplitList(r.Packages...)
 	o.CacheScope, o.CABundle, o.DepsEnv = r.CacheScope, r.CABundle, r.DepsEnv
 	return o, nil
+}
+
+// limits checks the per-cell limits; each error is one line naming its flag.
+func (r Request) limits() (mem, pids int64, cpus float64, err error) {
+	if s := strings.TrimSpace(r.CellMemory); s != "" && s != "0" {
+		mem, err = units.RAMInBytes(s)
+		if err != nil || mem < 64<<20 {
+			return 0, 0, 0, fmt.Errorf("--cell-memory %q: want a size of at least 64MiB, such as 2GiB or 512MiB", r.CellMemory)
+		}
+	}
+	if r.CellPids < 0 || (r.CellPids > 0 && r.CellPids < 64) {
+		return 0, 0, 0, fmt.Errorf("--cell-pids %d: want at least 64 processes (0 = the default, %d)", r.CellPids, policies.DefaultPids)
+	}
+	if s := strings.TrimSpace(r.CellCPUs); s != "" && s != "0" {
+		cpus, err = strconv.ParseFloat(s, 64)
+		if err != nil || cpus < 0.01 || math.IsInf(cpus, 0) {
+			return 0, 0, 0, fmt.Errorf("--cell-cpus %q: want a number of cores such as 2 or 0.5", r.CellCPUs)
+		}
+	}
+	if r.Parallel < 0 {
+		return 0, 0, 0, fmt.Errorf("--parallel %d: must be 0 (all cells) or more", r.Parallel)
+	}
+	return mem, int64(r.CellPids), cpus, nil
 }
 
 func duration(flag, s string) (time.Duration, error) {

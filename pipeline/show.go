@@ -105,10 +105,20 @@ func ProgressEvent(e runner.Event) progress.Event {
 		if e.StepFailed {
 			pe.Status = progress.StepFailed
 		}
+	case runner.EventTests:
+		pe.Kind, pe.Step, pe.Tests, pe.Elapsed = progress.Tests, string(e.Step), e.Tests, 0
 	case runner.EventDone:
 		pe.Kind, pe.Status = progress.Done, string(e.Status)
-		if e.Result != nil && e.Result.TestJSON != "" {
-			for _, t := range testjson.ParseString(e.Result.TestJSON).Tests {
+		var run *testjson.Run
+		if e.Result != nil {
+			run = e.Result.Run
+			if run == nil && e.Result.TestJSON != "" {
+				r := testjson.ParseString(e.Result.TestJSON)
+				run = &r
+			}
+		}
+		if run != nil {
+			for _, t := range run.Tests {
 				switch {
 				case t.Outcome == testjson.Pass:
 					pe.Pass++

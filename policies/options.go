@@ -35,8 +35,8 @@ type PtraceLevel string
 
 const (
 	PtraceAuto     PtraceLevel = ""         // attach where the runtime can grant SYS_PTRACE alone, else children
-	PtraceOff      PtraceLevel = "off"      // no capability asked for
-	PtraceChildren PtraceLevel = "children" // trace own children: needs no capability
+	PtraceOff      PtraceLevel = "off"      // no capability, and ptrace refused by seccomp where the runtime can
+	PtraceChildren PtraceLevel = "children" // no capability: same-uid tracing, as the default seccomp profile allows
 	PtraceAttach   PtraceLevel = "attach"   // CAP_SYS_PTRACE: attach to any process in the cell
 )
 
@@ -51,11 +51,34 @@ func ParsePtrace(s string) (PtraceLevel, error) {
 	return "", fmt.Errorf("bad ptrace level %q (want off, children or attach)", s)
 }
 
+// SourceMode is how tests see the module's files.
+type SourceMode string
+
+const (
+	SourceReadOnly SourceMode = "readonly" // the default: mounted read-only
+	SourceCopy     SourceMode = "copy"     // a writable scratch copy per test step; go.mod and go.sum read-only
+)
+
+// ParseSourceMode accepts the mode names ("" is readonly).
+func ParseSourceMode(s string) (SourceMode, error) {
+	switch m := SourceMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case "", SourceReadOnly:
+		return SourceReadOnly, nil
+	case SourceCopy:
+		return m, nil
+	}
+	return "", fmt.Errorf("bad source mode %q (want readonly or copy)", s)
+}
+
 // Options are the user's choices that shape every cell.
 type Options struct {
 	GoModGo     string        // the go line of the module's go.mod
 	Packages    []string      // default ./...
 	Run         string        // go test -run
+	Skip        string        // go test -skip
+	Tags        []string      // go test -tags
+	Short       bool          // go test -short
+	Failfast    bool          // go test -failfast
 	Race        Mode          // auto: on wherever it can work
 	Cgo         Mode          // auto: on (race needs it; it is how most glibc builds run)
 	Ptrace      PtraceLevel   // see PtraceLevel
@@ -64,14 +87,24 @@ type Options struct {
 	TestTimeout time.Duration // go test -timeout; 0 leaves go's default (10m)
 	CellTimeout time.Duration // whole cell, all steps; 0 = none
 
-	TmpfsBytes int64  // size cap of /tmp; default 2 GiB
-	User       string // uid:gid of probe, deps and test; default 65534:65534
-	CacheScope string // prefix of cache volume names; default "parity"
+	SourceMode SourceMode // readonly (default) or copy
+	TmpfsBytes int64      // size cap of /tmp (and of the copy); default 2 GiB
+	User       string     // uid:gid of probe, deps and test; default 65534:65534
+	CacheScope string     // prefix of cache volume names: per project (pipeline.DefaultCacheScope); "parity" when unset
 
 	// DepsEnv is passed to the deps step only (GOPROXY, GOPRIVATE,
 	// GONOSUMDB, HTTPS_PROXY, ...): never to tests, which run offline.
 	DepsEnv  map[string]string
 	CABundle string // host path of extra CA certificates for the deps step
+	// DepsSecrets name the credentials the runtime hands the deps step
+	// (never their values), so the deps-env decision lists them.
+	DepsSecrets []string
+
+	// Resource limits of each cell (limits.go); 0 = derived from the host.
+	CellMemory  int64   // bytes
+	CellPids    int64   // processes and threads
+	CellCPUs    float64 // cores
+	CellsAtOnce int     // cells run at the same time: they share the host's memory
 }
 
 // Traits are what a runtime can and cannot honour; policies decide with them.
@@ -81,6 +114,12 @@ type Traits struct {
 	SingleCapability bool        // can grant one capability and drop the rest
 	NetworkPerStep   bool        // can cut the network off for one step
 	NativeArch       matrix.Arch // others run under emulation
+	NoNewPrivileges  bool        // can set no-new-privileges on a step (Dagger cannot)
+	ReadOnlyCaches   bool        // can mount a cache read-only in one step
+	SeccompProfile   bool        // can run a step under a seccomp profile of Parity's
+	ResourceLimits   bool        // can cap one container's memory, processes and CPUs
+	HostMemoryBytes  int64       // memory of the host the containers run on; 0 = unknown
+	HostCPUs         int         // its cores; 0 = unknown
 }
 
 func (o Options) withDefaults() Options {

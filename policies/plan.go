@@ -44,6 +44,7 @@ const (
 	GoCacheDir  = "/cache/go-build"
 	ModCacheDir = "/cache/gomod"
 	CABundleAt  = "/etc/parity/ca-certificates.crt"
+	CopyDir     = "/work" // --source-mode=copy: the test step's writable copy of the module
 )
 
 // Plan returns the Spec of one cell. An error means the cell cannot be
@@ -71,6 +72,7 @@ func Plan(cell matrix.Cell, pins matrix.Pins, opt Options, rt Traits) (job.Spec,
 	p.env(cgo)
 	p.filesystem()
 	p.privileges()
+	p.limits()
 	p.steps(cgo, race)
 	if opt.CellTimeout > 0 {
 		p.decide(IDCellTimeout, opt.CellTimeout.String(), "the cell is stopped and reported as timed out after %s", opt.CellTimeout)
@@ -192,19 +194,36 @@ func (p *planner) filesystem() {
 		{Kind: job.MountSource, Target: SrcDir, ReadOnly: true},
 		{Kind: job.MountTmpfs, Target: TmpDir, SizeBytes: p.opt.TmpfsBytes},
 		{Kind: job.MountCache, Target: GoCacheDir, Name: p.cacheName("gocache"), Owner: owner},
-		{Kind: job.MountCache, Target: ModCacheDir, Name: p.cacheName("gomod"), Owner: owner},
+		// Read-only once deps has verified it, where the runtime can.
+		{Kind: job.MountCache, Target: ModCacheDir, Name: p.cacheName("gomod"), Owner: owner, ReadOnlySteps: []job.StepName{job.StepProbe, job.StepTest}},
 	}
-	p.decide(IDSource, "read-only", "the module, go.mod and go.sum included, is mounted read-only at %s", SrcDir)
+	if p.opt.SourceMode == SourceCopy {
+		// The user's choice for suites that write beside their sources: a
+		// scratch copy per test step, nothing reaches the host.
+		p.spec.Mounts = append(p.spec.Mounts, job.Mount{Kind: job.MountSourceCopy, Target: CopyDir, SizeBytes: p.opt.TmpfsBytes, Keep: []string{"go.mod", "go.sum"}, Steps: []job.StepName{job.StepTest}})
+		p.decide(IDSource, "copy", "tests run in a writable %s copy of the module at %s (tmpfs, gone after the step; go.mod and go.sum stay read-only on top); the module itself stays read-only at %s", sizeString(p.opt.TmpfsBytes), CopyDir, SrcDir)
+	} else {
+		p.decide(IDSource, "read-only", "the module, go.mod and go.sum included, is mounted read-only at %s (--source-mode=copy gives tests a writable copy)", SrcDir)
+	}
 	p.decide(IDTmpfs, "exec", "%s is a %s tmpfs that allows exec: go test runs its binaries from there", TmpDir, sizeString(p.opt.TmpfsBytes))
-	p.decide(IDCaches, "per-cell", "GOCACHE and GOMODCACHE are volumes %s and %s: no two cells share build outputs", p.cacheName("gocache"), p.cacheName("gomod"))
-	if p.rt.ReadOnlyRootfs {
+	p.decide(IDCaches, "per-cell", "GOCACHE and GOMODCACHE are volumes %s and %s, named by the project's cache scope and the cell: no two cells and no two projects share build outputs unless --cache-scope names a shared scope", p.cacheName("gocache"), p.cacheName("gomod"))
+	if p.rt.ReadOnlyCaches {
+		p.decide(IDModCacheRO, "read-only", "the module cache is read-only to probe and tests: the deps step verified it, and no test may change it for the next run")
+	} else {
+		p.decide(IDModCacheRO, "writable", "%s cannot mount a cache read-only: tests could change the module cache; every run's deps step verifies it again", p.rt.Name)
+	}
+	switch {
+	case p.rt.ReadOnlyRootfs:
 		p.spec.ReadOnlyRootfs = true
 		p.decide(IDRootfs, "read-only", "the image's root filesystem is mounted read-only; only /tmp and the caches are writable")
-	} else {
+	case p.insecureRoot():
+		p.decide(IDRootfs, "not-enforced", "%s cannot mount the root filesystem read-only, and --ptrace=attach runs steps as root: tests can change the image's files (in this cell only)", p.rt.Name)
+	default:
 		p.decide(IDRootfs, "non-root", "%s cannot mount the root filesystem read-only: steps run as uid %s, to whom the image's files are read-only", p.rt.Name, p.opt.User)
 	}
 	if p.opt.CABundle != "" {
-		p.spec.Mounts = append(p.spec.Mounts, job.Mount{Kind: job.MountFile, Target: CABundleAt, ReadOnly: true, HostPath: p.opt.CABundle})
+		// The deps step alone downloads: tests never see the bundle.
+		p.spec.Mounts = append(p.spec.Mounts, job.Mount{Kind: job.MountFile, Target: CABundleAt, ReadOnly: true, HostPath: p.opt.CABundle, Steps: []job.StepName{job.StepDeps}})
 	}
 }
 
@@ -212,15 +231,27 @@ func (p *planner) cacheName(kind string) string {
 	return fmt.Sprintf("%s-%s-%s", p.opt.CacheScope, p.cell.Key(), kind)
 }
 
-func (p *planner) privileges() {
-	level := p.opt.Ptrace
-	if level == PtraceAuto {
-		level = PtraceChildren
-		if p.rt.SingleCapability {
-			level = PtraceAttach
-		}
+// ptraceLevel is the user's level, auto resolved for this runtime.
+func (p *planner) ptraceLevel() PtraceLevel {
+	if p.opt.Ptrace != PtraceAuto {
+		return p.opt.Ptrace
 	}
-	p.spec.NoNewPrivileges = true
+	if p.rt.SingleCapability {
+		return PtraceAttach
+	}
+	return PtraceChildren
+}
+
+// insecureRoot: attach where the runtime cannot grant SYS_PTRACE alone
+// means every capability and root.
+func (p *planner) insecureRoot() bool {
+	return p.ptraceLevel() == PtraceAttach && !p.rt.SingleCapability
+}
+
+func (p *planner) privileges() {
+	level := p.ptraceLevel()
+	// Claimed only where the runtime sets it: the probe reads NoNewPrivs.
+	p.spec.NoNewPrivileges = p.rt.NoNewPrivileges
 	switch {
 	case level == PtraceAttach && p.rt.SingleCapability:
 		p.spec.Capabilities = []string{"SYS_PTRACE"}
@@ -230,12 +261,19 @@ func (p *planner) privileges() {
 		p.spec.NoNewPrivileges = false
 		p.decide(IDPtrace, "attach-insecure", "%s can grant SYS_PTRACE only with every capability and no seccomp: steps run as root, so the read-only root filesystem is not enforced", p.rt.Name)
 	case level == PtraceChildren:
-		p.decide(IDPtrace, "children", "no capability: tests may trace their own child processes (allowed by the default seccomp profile); race and pprof need no ptrace")
+		p.decide(IDPtrace, "children", "no capability, default seccomp profile: a test may trace any process of the cell running as its uid, the go command included, unless the host's Yama ptrace_scope forbids it; race and pprof need no ptrace")
+	case p.rt.SeccompProfile:
+		p.spec.DenyPtrace = true
+		p.decide(IDPtrace, "off", "no capability, and seccomp refuses ptrace, process_vm_readv and process_vm_writev (%s's default profile without them); race and pprof need none", p.rt.Name)
 	default:
-		p.decide(IDPtrace, "off", "no ptrace capability asked for; race and pprof need none")
+		p.decide(IDPtrace, "off-unenforced", "no capability asked for, but %s cannot change the seccomp profile: same-uid tracing stays possible where the host's Yama allows it", p.rt.Name)
 	}
-	if !p.spec.InsecureRoot {
+	switch {
+	case p.spec.InsecureRoot:
+	case p.spec.NoNewPrivileges:
 		p.decide(IDPrivileges, "non-root", "steps run as uid %s with no-new-privileges and no other capabilities", p.opt.User)
+	default:
+		p.decide(IDPrivileges, "non-root", "steps run as uid %s, so with no effective capabilities; %s has no no-new-privileges switch, so a setuid program in the image could still gain some", p.opt.User, p.rt.Name)
 	}
 }
 
@@ -259,16 +297,20 @@ func (p *planner) steps(cgo, race bool) {
 	}
 	deps.Env = depsEnv
 	steps = append(steps, deps)
-	if len(depsEnv) > 0 {
+	if len(depsEnv) > 0 || len(p.opt.DepsSecrets) > 0 {
 		names := make([]string, 0, len(depsEnv))
 		for _, kv := range depsEnv {
 			names = append(names, strings.SplitN(kv, "=", 2)[0])
 		}
+		names = append(names, p.opt.DepsSecrets...)
 		p.decide(IDDepsEnv, "passed", "to the deps step only: %s", strings.Join(names, ", "))
 	}
 	p.decide(IDModules, "verified", "modules are downloaded and checked with go mod verify in one step; tests run with GOPROXY=off")
 
 	test := job.Step{Name: job.StepTest, Args: p.testArgs(race), Env: []string{"GOPROXY=off"}}
+	if p.opt.SourceMode == SourceCopy {
+		test.Args = job.SourceCopyArgs(SrcDir, CopyDir, []string{"go.mod", "go.sum"}, test.Args)
+	}
 	steps = append(steps, test)
 	if p.rt.NetworkPerStep {
 		p.decide(IDNetwork, "tests-offline", "the deps step has network; probe and tests run with none")
@@ -294,6 +336,18 @@ func (p *planner) testArgs(race bool) []string {
 	}
 	if p.opt.Run != "" {
 		args = append(args, "-run="+p.opt.Run)
+	}
+	if p.opt.Skip != "" {
+		args = append(args, "-skip="+p.opt.Skip)
+	}
+	if len(p.opt.Tags) > 0 {
+		args = append(args, "-tags="+strings.Join(p.opt.Tags, ","))
+	}
+	if p.opt.Short {
+		args = append(args, "-short")
+	}
+	if p.opt.Failfast {
+		args = append(args, "-failfast")
 	}
 	return append(args, p.opt.Packages...)
 }

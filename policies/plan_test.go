@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 )
 
 var (
-	docker = Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NativeArch: matrix.AMD64}
+	docker = Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: matrix.AMD64, ReadOnlyCaches: true, SeccompProfile: true, ResourceLimits: true, HostMemoryBytes: 16 << 30, HostCPUs: 4}
 	dagger = Traits{Name: "dagger", NativeArch: matrix.AMD64}
 
 	glibcAMD64 = matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.AMD64}
@@ -90,9 +91,9 @@ func TestFilesystem(t *testing.T) {
 		{Kind: job.MountSource, Target: "/src", ReadOnly: true},
 		{Kind: job.MountTmpfs, Target: "/tmp", SizeBytes: 512 << 20},
 		{Kind: job.MountCache, Target: "/cache/go-build", Name: "parity-go1.27.1-glibc-amd64-gocache", Owner: "65534:65534"},
-		{Kind: job.MountCache, Target: "/cache/gomod", Name: "parity-go1.27.1-glibc-amd64-gomod", Owner: "65534:65534"},
+		{Kind: job.MountCache, Target: "/cache/gomod", Name: "parity-go1.27.1-glibc-amd64-gomod", Owner: "65534:65534", ReadOnlySteps: []job.StepName{job.StepProbe, job.StepTest}},
 	}
-	if !slices.Equal(s.Mounts, want) {
+	if !reflect.DeepEqual(s.Mounts, want) {
 		t.Fatalf("mounts:\n got %+v\nwant %+v", s.Mounts, want)
 	}
 	if !s.ReadOnlyRootfs || decision(t, s, IDRootfs).Effect != "read-only" {

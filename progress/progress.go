@@ -25,6 +25,8 @@ const (
 	// Done: the cell finished; Status is its outcome (StatusPassed, …),
 	// Pass/Fail/Skip its test counts and Elapsed its whole duration.
 	Done
+	// Tests: the running step has finished Tests tests so far.
+	Tests
 )
 
 func (k Kind) String() string {
@@ -35,6 +37,8 @@ func (k Kind) String() string {
 		return "step"
 	case Done:
 		return "done"
+	case Tests:
+		return "tests"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -61,7 +65,12 @@ type Event struct {
 	// Elapsed is the step's duration on a finished Step, the cell's on Done.
 	// Zero means unknown: the Printer then uses the time since Started.
 	Elapsed time.Duration
+	Tests   int // Tests: finished so far
 }
+
+// Heartbeat is how often plain output says what each running cell is
+// doing: a long quiet step must not look like a hung run in a CI log.
+const Heartbeat = 30 * time.Second
 
 // IsTerminal reports whether f is a character device, i.e. most likely a
 // terminal. It needs no terminal library; the only false positive is
@@ -89,13 +98,15 @@ type Printer struct {
 }
 
 type cell struct {
-	name    string
-	start   time.Time
-	step    string
-	done    bool
-	status  string
-	detail  string
-	elapsed time.Duration
+	name      string
+	start     time.Time
+	step      string
+	stepStart time.Time
+	tests     int // finished in the running step, as last reported
+	done      bool
+	status    string
+	detail    string
+	elapsed   time.Duration
 }
 
 // refresh is how often the terminal block is redrawn between events, so
@@ -105,7 +116,49 @@ const refresh = 100 * time.Millisecond
 // New returns a Printer writing to w: the redrawn block if tty, plain lines
 // otherwise. Call Close when the run ends.
 func New(w io.Writer, tty bool) *Printer {
-	return newPrinter(w, tty, time.Now, refresh)
+	p := newPrinter(w, tty, time.Now, refresh)
+	if !tty {
+		t := time.NewTicker(Heartbeat)
+		p.beat(t.C, t.Stop)
+	}
+	return p
+}
+
+// beat prints a heartbeat line per running cell on every tick of c, until
+// Close. Plain output only: the terminal block shows the same, live.
+func (p *Printer) beat(c <-chan time.Time, stop func()) {
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(p.done)
+		defer stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-c:
+				p.heartbeat()
+			}
+		}
+	}()
+}
+
+func (p *Printer) heartbeat() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	now := p.now()
+	for _, c := range p.cells {
+		if c.done {
+			continue
+		}
+		line := fmt.Sprintf("[parity] %s: %s running for %s", c.name, c.step, fmtDur(now.Sub(c.stepStart)))
+		if c.tests > 0 || c.step == "test" {
+			line += fmt.Sprintf(", %d tests finished", c.tests)
+		}
+		fmt.Fprintf(p.w, "%s (cell %s)\n", line, fmtDur(now.Sub(c.start)))
+	}
 }
 
 func newPrinter(w io.Writer, tty bool, now func() time.Time, every time.Duration) *Printer {
@@ -145,19 +198,26 @@ func (p *Printer) Handle(e Event) {
 	}
 	c := p.byName[e.Cell]
 	if c == nil {
-		c = &cell{name: e.Cell, start: p.now(), step: "starting"}
+		c = &cell{name: e.Cell, start: p.now(), step: "starting", stepStart: p.now()}
 		p.byName[e.Cell] = c
 		p.cells = append(p.cells, c)
 	}
 	var line string
 	switch e.Kind {
 	case Started:
-		c.start, c.step, c.done = p.now(), "starting", false
+		c.start, c.step, c.done, c.stepStart = p.now(), "starting", false, p.now()
 		line = "started"
+	case Tests:
+		// Shown by the heartbeat and the block, not a line of its own.
+		c.tests = e.Tests
+		if p.tty {
+			p.draw(nil)
+		}
+		return
 	case Step:
 		st := e.Status
 		if st == "" || st == StepRunning {
-			c.step = e.Step
+			c.step, c.stepStart, c.tests = e.Step, p.now(), 0
 			line = e.Step + " started"
 		} else {
 			line = e.Step + " " + st + durParen(e.Elapsed)
@@ -276,10 +336,14 @@ func (p *Printer) draw(b *bytes.Buffer) {
 	p.w.Write(b.Bytes())
 }
 
-// column is the second column: the running step, or the outcome.
+// column is the second column: the running step (with its finished
+// tests, once there are some), or the outcome.
 func (c *cell) column() string {
 	if c.done {
 		return c.status
+	}
+	if c.tests > 0 {
+		return fmt.Sprintf("%s (%d tests)", c.step, c.tests)
 	}
 	return c.step
 }

@@ -294,3 +294,38 @@ func TestIsTerminal(t *testing.T) {
 		t.Error("a closed file is a terminal")
 	}
 }
+
+// TestHeartbeatInPlainOutput: a long step prints a line per running cell on
+// every beat, with its step, how long it has run and the tests finished so
+// far; finished cells stay quiet, and nothing is printed after Close.
+func TestHeartbeatInPlainOutput(t *testing.T) {
+	var out syncBuf
+	c := &clock{t: time.Unix(0, 0)}
+	p := newPrinter(&out, false, c.now, 0)
+	beat := make(chan time.Time)
+	p.beat(beat, func() {})
+	p.Handle(Event{Cell: musl, Kind: Started})
+	p.Handle(Event{Cell: glibc, Kind: Started})
+	c.advance(5 * time.Second)
+	p.Handle(Event{Cell: musl, Kind: Step, Step: "test"})
+	p.Handle(Event{Cell: glibc, Kind: Done, Status: StatusError, Step: "deps"})
+	c.advance(12 * time.Minute)
+	p.Handle(Event{Cell: musl, Kind: Tests, Step: "test", Tests: 1234})
+	// Unbuffered: the second send returns only once the first beat is printed.
+	beat <- time.Time{}
+	beat <- time.Time{}
+	p.Close()
+	want := "[parity] go1.26.8/musl/amd64: test running for 12m00s, 1234 tests finished (cell 12m05s)\n"
+	// The second beat may or may not be printed before Close stops them.
+	if got := out.String(); strings.Count(got, want) < 1 || strings.Count(got, "running for") > 2 || strings.Contains(got, glibc+": deps running") {
+		t.Fatalf("got:\n%s\nwant once or twice:\n%s", got, want)
+	}
+	before := out.String()
+	p.heartbeat()
+	if out.String() != before {
+		t.Fatal("a heartbeat after Close printed")
+	}
+	if strings.Contains(out.String(), "1234 tests\n") {
+		t.Fatal("a Tests event must not print a line of its own")
+	}
+}

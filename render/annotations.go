@@ -34,6 +34,12 @@ func Annotations(w io.Writer, r report.Report) error {
 				escapeProperty(a.file), a.line, escapeProperty(a.title(r, row)), escapeData(a.message))
 		}
 	}
+	// Forged output points at no line: one annotation per cell, so that the
+	// run's page says why it failed.
+	for _, c := range tamperedCells(r) {
+		fmt.Fprintf(bw, "::error title=%s::%s\n", escapeProperty("forged test output in "+c.Name),
+			escapeData(fmt.Sprintf("a test wrote %s into go test's output that the go command cannot print, first: %s", plural(len(c.Tampered), "event"), tamperText(c.Tampered[0]))))
+	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing annotations: %w", err)
 	}

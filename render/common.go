@@ -47,7 +47,8 @@ func comparedCells(r report.Report) []report.Cell {
 	return out
 }
 
-// notRunCells returns the cells that did not complete their tests.
+// notRunCells returns the cells that did not complete their tests: each
+// shows as its own outcome with its reason, never as a test failure.
 func notRunCells(r report.Report) []report.Cell {
 	var out []report.Cell
 	for _, c := range r.Cells {
@@ -59,18 +60,64 @@ func notRunCells(r report.Report) []report.Cell {
 }
 
 // divergentRows and failingRows split the rows worth showing: divergences,
-// then failures common to every cell that ran them. A parent test that
-// failed only because its subtests did is left out: the subtests say more.
+// then the other failures. Together they hold every row the verdict counts,
+// so the sections' counts add up to its numbers; a parent test that failed
+// only because its subtests did is shown briefly (redundantParent).
 func divergentRows(r report.Report) []report.TestRow {
-	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool {
-		return !row.Divergent || redundantParent(r.Tests, row)
-	})
+	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool { return !row.Divergent })
 }
 
 func failingRows(r report.Report) []report.TestRow {
-	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool {
-		return !row.Failed || row.Divergent || redundantParent(r.Tests, row)
-	})
+	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool { return !row.Failed || row.Divergent })
+}
+
+// failingTitle names the failing section and what it counts against the
+// verdict's count of failed tests (which includes the divergent ones).
+func failingTitle(r report.Report, n int) string {
+	divergent := 0
+	for _, row := range r.Tests {
+		if row.Failed && row.Divergent {
+			divergent++
+		}
+	}
+	if divergent == 0 {
+		return fmt.Sprintf("Failing (%d)", n)
+	}
+	return fmt.Sprintf("Failing (%d of %d failed tests; the other %d diverge between cells, above)", n, n+divergent, divergent)
+}
+
+// tamperedCells returns the cells whose test output was forged.
+func tamperedCells(r report.Report) []report.Cell {
+	var out []report.Cell
+	for _, c := range r.Cells {
+		if len(c.Tampered) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// tamperText is one finding as a line.
+func tamperText(f report.Tamper) string {
+	if f.Package == "" {
+		return f.Reason
+	}
+	return f.Package + ": " + f.Reason
+}
+
+// cachedNote says which cells replayed package results from go test's
+// cache, or "".
+func cachedNote(r report.Report) string {
+	var parts []string
+	for _, c := range r.Cells {
+		if n := c.Counts.Cached; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", c.Name, n))
+		}
+	}
+	if parts == nil {
+		return ""
+	}
+	return "packages replayed from go test's cache, not run this time (" + strings.Join(parts, ", ") + "): run with --count=1 to run them"
 }
 
 // redundantParent reports whether every failing result of the row is a
@@ -129,23 +176,22 @@ func failingResults(row report.TestRow) []report.Result {
 	return skipped
 }
 
-// shortDigest returns the first 12 hex digits of the cell's platform
-// digest, or of the image's pinned digest.
+// shortDigest returns the first 12 hex digits of the manifest the cell
+// ran (its platform digest). A cell that never got one (it could not pull,
+// or did not run) shows its pin's index digest, marked "index": the two
+// digests name different things and must not look alike in one column.
 func shortDigest(c report.Cell) string {
-	d := c.PlatformDigest
-	if d == "" {
-		if _, after, ok := strings.Cut(c.Image, "@"); ok {
-			d = after
-		}
+	short := func(d string) string {
+		d = strings.TrimPrefix(d, "sha256:")
+		return d[:min(len(d), 12)]
 	}
-	d = strings.TrimPrefix(d, "sha256:")
-	if len(d) > 12 {
-		d = d[:12]
+	if c.PlatformDigest != "" {
+		return short(c.PlatformDigest)
 	}
-	if d == "" {
-		return "-"
+	if _, after, ok := strings.Cut(c.Image, "@"); ok && after != "" {
+		return "index " + short(after)
 	}
-	return d
+	return "-"
 }
 
 // duration formats seconds for tables: "0.4s", "23.5s", "1m01s", "1h02m".
@@ -214,8 +260,14 @@ func verdictLine(v report.Verdict) string {
 		}
 		parts = append(parts, d)
 	}
+	if v.FlakyTests > 0 {
+		parts = append(parts, plural(v.FlakyTests, "flaky test"))
+	}
 	if v.CellsNotRun > 0 {
 		parts = append(parts, plural(v.CellsNotRun, "cell")+" did not run to the end")
+	}
+	if v.TamperedCells > 0 {
+		parts = append(parts, plural(v.TamperedCells, "cell")+" with forged test output")
 	}
 	word := "PASS"
 	if !v.OK {

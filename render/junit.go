@@ -56,6 +56,8 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	// Properties: "flaky" and "explanation" (re-runs and experiments).
+	Properties []junitProperty `xml:"properties>property,omitempty"`
 }
 
 type junitProblem struct {
@@ -75,7 +77,9 @@ const packageCaseName = "(package)"
 // JUnit writes one <testsuite> per cell, named after the cell, with a
 // <testcase> per test it ran: <failure> for fail, <error> for panic,
 // timeout, crashed and build-fail, <skipped> for skip. A cell that did not
-// run gets one <testcase> with an <error> so that CI shows it.
+// run to the end lists the results it has plus one <testcase> with an
+// <error> saying why, and a cell whose test output was forged one more, so
+// that CI shows both.
 func JUnit(w io.Writer, r report.Report) error {
 	doc := junitSuites{Name: "parity"}
 	var total float64
@@ -122,10 +126,6 @@ func junitSuiteOf(r report.Report, c report.Cell) junitSuite {
 	if !c.Started.IsZero() {
 		s.Timestamp = c.Started.UTC().Format("2006-01-02T15:04:05")
 	}
-	if !c.RanTests() {
-		s.Cases, s.Tests, s.Errors = []junitCase{cellCase(c)}, 1, 1
-		return s
-	}
 	for _, row := range r.Tests {
 		res, ok := row.Result(c.Name)
 		if !ok || row.IsPackage() && !res.Outcome.Failed() {
@@ -137,6 +137,7 @@ func junitSuiteOf(r report.Report, c report.Cell) junitSuite {
 		}
 		msg := report.FirstMessage(res.Output)
 		switch {
+		case junitRecheck(r, row, c.Name, &tc): // flaky: a property, not a failure
 		case res.Outcome == testjson.Fail:
 			tc.Failure = &junitProblem{Message: msg, Type: string(res.Outcome), Body: xmlText(res.Output)}
 			s.Failures++
@@ -149,6 +150,9 @@ func junitSuiteOf(r report.Report, c report.Cell) junitSuite {
 		case res.Outcome == testjson.Skip:
 			tc.Skipped = &junitSkipped{Message: msg}
 			s.Skipped++
+		case res.Outcome == testjson.NotRun && !c.RanTests():
+			tc.Skipped = &junitSkipped{Message: "not finished: the cell ended first (" + string(c.Status) + ")"}
+			s.Skipped++
 		case res.Outcome == testjson.NotRun:
 			tc.Skipped = &junitSkipped{Message: "not run: still waiting to run when its package ended"}
 			s.Skipped++
@@ -156,14 +160,34 @@ func junitSuiteOf(r report.Report, c report.Cell) junitSuite {
 		s.Cases = append(s.Cases, tc)
 		s.Tests++
 	}
-	// A cell cut short, or failed with no failing test to show for it, gets
-	// its own error case: otherwise CI would show it green.
-	if c.Status == job.StatusTimeout || c.Status == job.StatusFailed && s.Failures+s.Errors == 0 {
+	// A cell cut short or not run, or failed with no failing test to show
+	// for it, gets its own error case: otherwise CI would show it green.
+	if !c.RanTests() || c.Status == job.StatusTimeout || c.Status == job.StatusFailed && s.Failures+s.Errors == 0 && !flakyCell(r, c.Name) {
 		s.Cases = append([]junitCase{cellCase(c)}, s.Cases...)
 		s.Tests++
 		s.Errors++
 	}
+	if len(c.Tampered) > 0 {
+		s.Cases = append([]junitCase{tamperCase(c)}, s.Cases...)
+		s.Tests++
+		s.Errors++
+	}
 	return s
+}
+
+// tamperCase is the test case saying the cell's test output was forged.
+func tamperCase(c report.Cell) junitCase {
+	var body strings.Builder
+	for _, f := range c.Tampered {
+		body.WriteString(tamperText(f) + "\n")
+	}
+	return junitCase{
+		Classname: "parity", Name: "forged test output in " + c.Name, Time: seconds(0),
+		Error: &junitProblem{
+			Message: fmt.Sprintf("a test forged go test's output: %s the go command cannot print, first: %s", plural(len(c.Tampered), "event"), tamperText(c.Tampered[0])),
+			Type:    "tampered", Body: xmlText(body.String()),
+		},
+	}
 }
 
 // cellCase is the test case standing for the cell itself.

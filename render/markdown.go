@@ -27,8 +27,10 @@ func Markdown(w io.Writer, r report.Report) error {
 	m := &md{w: bufio.NewWriter(w), r: r}
 	m.header()
 	m.cellsTable()
-	m.testsSection("Divergent tests", divergentRows(r), true)
-	m.testsSection("Failing in every cell that ran them", failingRows(r), false)
+	m.tampered()
+	m.testsSection(fmt.Sprintf("Divergent tests (%d)", len(divergentRows(r))), divergentRows(r), true)
+	m.flakySection() // recheck.go
+	m.testsSection(failingTitle(r, len(failingRows(r))), failingRows(r), false)
 	m.notRun()
 	m.decisions()
 	if err := m.w.Flush(); err != nil {
@@ -80,6 +82,25 @@ func (m *md) cellsTable() {
 		m.printf("| %s | %s | %s | %s | %s |\n", cellText(c.Name), cellText(string(c.Status)), counts, duration(c.DurationSeconds), cellText(shortDigest(c)))
 	}
 	m.printf("\n")
+	if note := cachedNote(m.r); note != "" {
+		m.printf("⚠️ Cached: %s\n\n", escapeText(note))
+	}
+}
+
+func (m *md) tampered() {
+	cells := tamperedCells(m.r)
+	if len(cells) == 0 {
+		return
+	}
+	m.printf("### ❌ Forged test output (%s)\n\n", plural(len(cells), "cell"))
+	m.printf("A test wrote events into go test's output that the go command cannot print; they were not applied, and results may be incomplete.\n\n")
+	m.printf("| Cell | Package | What is impossible |\n|---|---|---|\n")
+	for _, c := range cells {
+		for _, f := range c.Tampered {
+			m.printf("| %s | %s | %s |\n", cellText(c.Name), cellText(f.Package), cellText(f.Reason))
+		}
+	}
+	m.printf("\n")
 }
 
 // outcomeWord is an outcome as a table cell: a mark for the eye, the word
@@ -101,7 +122,7 @@ func (m *md) testsSection(title string, rows []report.TestRow, divergent bool) {
 		return
 	}
 	cells := comparedCells(m.r)
-	m.printf("### %s (%d)\n\n", title, len(rows))
+	m.printf("### %s\n\n", title)
 	m.printf("| Test |")
 	for _, c := range cells {
 		m.printf(" %s |", cellText(c.Name))
@@ -138,8 +159,17 @@ func (m *md) testsSection(title string, rows []report.TestRow, divergent bool) {
 			m.printf(" %s |", cellText(axis))
 		}
 		cause := ""
-		if row.Cause != nil {
+		switch {
+		case redundantParent(m.r.Tests, row):
+			cause = "fails through its subtests"
+		case row.Cause != nil:
 			cause = row.Cause.Text
+		}
+		if e := row.Explanation; e != nil {
+			cause += "; " + e.Text
+		}
+		if cachedSuffix(row.Results) != "" {
+			cause += " (cached)"
 		}
 		m.printf(" %s |\n", cellText(cause))
 	}
@@ -148,7 +178,9 @@ func (m *md) testsSection(title string, rows []report.TestRow, divergent bool) {
 		if i == mdMaxRows {
 			break
 		}
-		m.detailsBlock(row)
+		if !redundantParent(m.r.Tests, row) {
+			m.detailsBlock(row)
+		}
 	}
 }
 
@@ -167,6 +199,7 @@ func (m *md) detailsBlock(row report.TestRow) {
 		summary += ": " + row.Cause.Text
 	}
 	m.printf("<details><summary>%s</summary>\n\n", htmlEscaper.Replace(summary))
+	m.explanationBlock(row) // recheck.go
 	if c := row.Cause; c != nil {
 		if c.Hint != "" {
 			m.printf("**Hint:** %s\n\n", escapeText(c.Hint))

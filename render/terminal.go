@@ -30,7 +30,9 @@ func Terminal(w io.Writer, r report.Report, opt TerminalOptions) error {
 	t := &term{w: bufio.NewWriter(w), opt: opt}
 	t.header(r)
 	t.cells(r)
+	t.tampered(r)
 	t.divergences(r)
+	t.flaky(r) // recheck.go
 	t.failures(r)
 	t.notRun(r)
 	t.decisions(r)
@@ -162,6 +164,31 @@ func (t *term) cells(r report.Report) {
 		}
 		t.line("%-*s  %s  %s  %7s  %s", nameW, c.Name, status, counts, duration(c.DurationSeconds), shortDigest(c))
 	}
+	if note := cachedNote(r); note != "" {
+		t.line("%s", t.paint(ansiYellow, "cached: "+note))
+	}
+}
+
+// maxTamperShown caps the findings printed per cell; the JSON has them all.
+const maxTamperShown = 5
+
+func (t *term) tampered(r report.Report) {
+	cells := tamperedCells(r)
+	if len(cells) == 0 {
+		return
+	}
+	t.heading(t.paint(ansiRed, fmt.Sprintf("FORGED TEST OUTPUT (%s)", plural(len(cells), "cell"))))
+	t.line("  a test wrote events into go test's output that the go command cannot print; they were not applied, and results may be incomplete")
+	for _, c := range cells {
+		t.line("  %s", c.Name)
+		for i, f := range c.Tampered {
+			if i == maxTamperShown {
+				t.line("    ... and %d more", len(c.Tampered)-maxTamperShown)
+				break
+			}
+			t.line("    %s", printable(tamperText(f)))
+		}
+	}
 }
 
 func (t *term) divergences(r report.Report) {
@@ -184,6 +211,7 @@ func (t *term) divergences(r report.Report) {
 		t.line("    %s", strings.Join(groups, " · "))
 		t.line("    %s", axisText(d))
 		t.cause("    ", d.Cause)
+		t.explanation("    ", row.Explanation) // recheck.go
 	}
 }
 
@@ -225,7 +253,7 @@ func (t *term) failures(r report.Report) {
 	if len(rows) == 0 {
 		return
 	}
-	t.heading(fmt.Sprintf("FAILING IN EVERY CELL THAT RAN THEM (%d)", len(rows)))
+	t.heading(strings.ToUpper(failingTitle(r, len(rows))))
 	for i, row := range rows {
 		if i == maxFailingShown {
 			t.line("  ... and %d more", len(rows)-maxFailingShown)
@@ -240,7 +268,11 @@ func (t *term) failures(r report.Report) {
 				words = append(words, t.outcome(x.Outcome))
 			}
 		}
-		t.line("  %s  %s in %s", rowLabel(r, row), strings.Join(words, "/"), plural(len(res), "cell"))
+		if redundantParent(r.Tests, row) {
+			t.line("  %s  %s in %s, through its subtests", rowLabel(r, row), strings.Join(words, "/"), plural(len(res), "cell"))
+			continue
+		}
+		t.line("  %s  %s in %s%s", rowLabel(r, row), strings.Join(words, "/"), plural(len(res), "cell"), cachedSuffix(res))
 		msg := ""
 		if len(res) > 0 {
 			msg = report.FirstMessage(res[0].Output)
@@ -275,6 +307,16 @@ func (t *term) notRun(r report.Report) {
 			}
 		}
 	}
+}
+
+// cachedSuffix marks results go test replayed from its cache.
+func cachedSuffix(res []report.Result) string {
+	for _, x := range res {
+		if x.Cached {
+			return " (cached)"
+		}
+	}
+	return ""
 }
 
 func errorSuffix(err string) string {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -33,7 +34,7 @@ func Build(meta Meta, results []job.Result) Report {
 	rows := map[rowKey]*TestRow{}
 	for _, mc := range sortedCells(byCell) {
 		res := byCell[mc]
-		cell, results := cellOf(res)
+		cell, results := cellOf(res, meta.Options.Count)
 		r.Cells = append(r.Cells, cell)
 		for key, res := range results {
 			row := rows[key]
@@ -61,8 +62,9 @@ func sortedCells(m map[matrix.Cell]job.Result) []matrix.Cell {
 	return cells
 }
 
-// cellOf turns one job.Result into its Cell and its per-row results.
-func cellOf(res job.Result) (Cell, map[rowKey]Result) {
+// cellOf turns one job.Result into its Cell and its per-row results. count
+// is go test's -count (0: the default, 1).
+func cellOf(res job.Result, count int) (Cell, map[rowKey]Result) {
 	c := Cell{
 		Cell:            res.Cell,
 		Name:            res.Cell.String(),
@@ -81,23 +83,44 @@ func cellOf(res job.Result) (Cell, map[rowKey]Result) {
 	if c.Decisions == nil {
 		c.Decisions = []job.Decision{}
 	}
+	allCached := len(res.Steps) > 0
+	var stepSeconds float64
 	for _, s := range res.Steps {
 		c.Steps = append(c.Steps, stepOf(s))
+		allCached = allCached && s.Cached
+		stepSeconds += s.Duration.Seconds()
+	}
+	if allCached {
+		// Replayed whole from the runtime's cache: the time the cell took is
+		// what its steps recorded when they ran, not the replay's.
+		c.DurationSeconds = stepSeconds
 	}
 	if c.Steps == nil {
 		c.Steps = []Step{}
 	}
 	results := map[rowKey]Result{}
-	if res.TestJSON == "" && !hasStderr(res, job.StepTest) {
+	if res.Run == nil && res.TestJSON == "" && !hasStderr(res, job.StepTest) {
 		return c, results
 	}
-	testStep, _ := res.Step(job.StepTest)
-	run := testjson.ParseOutput(res.TestJSON, testStep.Stderr)
+	var run testjson.Run
+	if res.Run != nil {
+		// Parsed as it streamed: TestJSON may be capped.
+		run = *res.Run
+	} else {
+		testStep, _ := res.Step(job.StepTest)
+		run = testjson.ParseOutput(res.TestJSON, testStep.Stderr)
+	}
 	c.Output = run.Unattributed
 	c.StreamTruncated = run.Truncated
+	for _, f := range run.Tampered {
+		c.Tampered = append(c.Tampered, Tamper{Package: f.Package, Reason: f.Reason})
+	}
 	// A cell killed for running out of time leaves its running tests without
 	// an ending: they timed out, they did not crash.
 	killed := res.Status == job.StatusTimeout
+	// A cell stopped by the machine (killed, out of memory, cancelled, ...)
+	// leaves them unfinished: not a failure of the test.
+	cut := !res.Status.RanTests()
 	for _, p := range run.Packages {
 		if p.Shuffled {
 			if c.ShuffleSeeds == nil {
@@ -109,10 +132,13 @@ func cellOf(res job.Result) (Cell, map[rowKey]Result) {
 			continue
 		}
 		o := p.OutsideTests
-		if killed && !p.Ended && o == testjson.Crashed {
+		switch {
+		case killed && !p.Ended && o == testjson.Crashed:
 			o = testjson.Timeout
+		case cut && !p.Ended && (o == testjson.Crashed || o == testjson.Timeout):
+			o = testjson.NotRun
 		}
-		pr := Result{Cell: c.Name, Outcome: o, ElapsedSeconds: p.Elapsed.Seconds()}
+		pr := Result{Cell: c.Name, Outcome: o, ElapsedSeconds: p.Elapsed.Seconds(), Cached: p.Cached}
 		switch {
 		case o == testjson.BuildFail:
 			pr.Output = p.BuildOutput
@@ -121,14 +147,24 @@ func cellOf(res job.Result) (Cell, map[rowKey]Result) {
 		}
 		results[rowKey{p.ImportPath, ""}] = pr
 	}
-	unended := map[string]bool{}
+	unended, cached := map[string]bool{}, map[string]bool{}
 	for _, p := range run.Packages {
 		unended[p.ImportPath] = !p.Ended
+		cached[p.ImportPath] = p.Cached
 	}
 	for _, t := range run.Tests {
 		o := t.Outcome
-		if killed && unended[t.Package] && o == testjson.Crashed {
+		switch {
+		case killed && unended[t.Package] && o == testjson.Crashed:
 			o = testjson.Timeout
+		case cut && unended[t.Package] && (o == testjson.Crashed || o == testjson.Timeout):
+			o = testjson.NotRun
+		}
+		if n := max(count, 1); len(t.Runs) > n {
+			// go test runs each test -count times: more runs were forged
+			// (to make a failure look flaky). The most severe stands.
+			c.Tampered = append(c.Tampered, Tamper{Package: t.Package, Reason: fmt.Sprintf("%d runs of %s with -count=%d", len(t.Runs), t.Name, n)})
+			t.Flaky = false
 		}
 		tr := Result{
 			Cell:            c.Name,
@@ -138,6 +174,7 @@ func cellOf(res job.Result) (Cell, map[rowKey]Result) {
 			Output:          t.Output,
 			OutputTruncated: t.Truncated,
 			Attrs:           t.Attrs,
+			Cached:          cached[t.Package],
 		}
 		if len(t.Runs) > 1 {
 			tr.Runs = t.Runs
@@ -163,6 +200,7 @@ func stepOf(s job.StepResult) Step {
 		DurationSeconds: s.Duration.Seconds(),
 		CPUSeconds:      s.CPUSeconds,
 		Error:           s.Err,
+		Cached:          s.Cached,
 	}
 	if s.Name != job.StepTest && (s.ExitCode != 0 || s.Err != "") {
 		st.StderrTail = tail(s.Stderr, stderrTailLines)

@@ -38,6 +38,61 @@ func diagnoseDivergence(row TestRow, d Divergence, results []Result, compared ma
 	}
 }
 
+// raceFailure reports whether the row failed only in cells running with
+// -race, each failing result holding a race report (or, for a parent test,
+// one of its subtests' results in that cell): a data race, which only the
+// detector sees. It names the race signature's cause.
+func raceFailure(row TestRow, compared map[string]Cell, rows []TestRow) (Cause, bool) {
+	sig := signature("race")
+	var c Cause
+	for _, r := range comparedResults(row, compared) {
+		if !r.Outcome.Failed() {
+			continue
+		}
+		if !compared[r.Cell].Race {
+			return Cause{}, false
+		}
+		line, ok := findLine(sig.Pattern, r.Output)
+		if !ok && !row.IsPackage() {
+			line, ok = subtestRace(rows, row, r.Cell, sig)
+		}
+		if !ok {
+			return Cause{}, false
+		}
+		if c.ID == "" {
+			c = Cause{ID: sig.ID, Text: sig.Cause, Hint: sig.Hint, Evidence: line, EvidenceCell: r.Cell}
+		}
+	}
+	return c, c.ID != ""
+}
+
+// subtestRace finds a race report in the failing result, in the cell, of a
+// subtest of row: testing prints the report under the subtest, and the
+// parent fails only through it.
+func subtestRace(rows []TestRow, row TestRow, cell string, sig Signature) (string, bool) {
+	for _, sub := range rows {
+		if sub.Package != row.Package || !strings.HasPrefix(sub.Test, row.Test+"/") {
+			continue
+		}
+		if res, ok := sub.Result(cell); ok && res.Outcome.Failed() {
+			if line, ok := findLine(sig.Pattern, res.Output); ok {
+				return line, true
+			}
+		}
+	}
+	return "", false
+}
+
+// signature returns the named entry of Signatures.
+func signature(id string) Signature {
+	for _, s := range Signatures {
+		if s.ID == id {
+			return s
+		}
+	}
+	panic("report: no signature " + id)
+}
+
 var flakyCause = Cause{
 	ID:      "flaky",
 	Text:    "the test's outcome varies between runs in the same cell",
@@ -128,9 +183,62 @@ func findLine(p *regexp.Regexp, output string) (string, bool) {
 // FirstMessage returns the first line of output that says something: not
 // go test's framing, not a stack frame; trimmed, capped. Renderers use it
 // as the one-line message of a failure or skip.
+//
+// A log call with an empty message ("host_test.go:78: ") followed by a
+// block of tab-separated fields is testify's: the message is taken from its
+// Error and Messages fields.
 func FirstMessage(output string) string {
 	line, _ := findLine(anything, output)
+	if !emptyLog.MatchString(line) {
+		return line
+	}
+	_, rest, _ := strings.Cut(output, line)
+	_, rest, _ = strings.Cut(rest, "\n") // the fields start on the next line
+	if detail := testifyDetail(rest); detail != "" {
+		line += " " + detail
+	}
+	if len(line) > maxEvidence {
+		line = line[:maxEvidence] + "..."
+	}
 	return line
 }
 
-var anything = regexp.MustCompile(`\S`)
+var (
+	anything = regexp.MustCompile(`\S`)
+	emptyLog = regexp.MustCompile(`^\S+\.go:\d+:$`)
+	// testifyField is one line of testify's failure block: a label
+	// ("Error:", or blank for a continuation) and a value, tab-separated.
+	testifyField = regexp.MustCompile(`^ *\t([A-Za-z ]*:)?\s*\t(.*)$`)
+)
+
+// testifyDetail condenses the field block after testify's empty log line:
+// the Error field (up to a blank line or its Diff), then the Messages.
+func testifyDetail(block string) string {
+	var errParts []string
+	var messages, label string
+	inError := false
+	for line := range strings.Lines(block) {
+		m := testifyField.FindStringSubmatch(strings.TrimRight(line, "\r\n"))
+		if m == nil {
+			break // the block ended ("--- FAIL: ...")
+		}
+		if l := strings.TrimSpace(m[1]); l != "" {
+			label = l
+			inError = label == "Error:"
+		}
+		value := strings.Join(strings.Fields(m[2]), " ")
+		switch {
+		case label == "Messages:" && value != "":
+			messages = strings.TrimSpace(messages + " " + value)
+		case inError && (value == "" || value == "Diff:"):
+			inError = false
+		case inError:
+			errParts = append(errParts, value)
+		}
+	}
+	detail := strings.Join(errParts, " ")
+	if messages != "" {
+		detail = strings.TrimSpace(detail + " (" + messages + ")")
+	}
+	return detail
+}

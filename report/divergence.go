@@ -37,11 +37,12 @@ func AxisValue(c Cell, axis string) string {
 }
 
 // comparedResults returns the row's results that take part in comparisons:
-// outcomes that ran, in cells that ran tests.
+// outcomes that ran, in cells that ran tests, where the test is not flaky
+// (a divergence stands only between cells that each agree with themselves).
 func comparedResults(row TestRow, compared map[string]Cell) []Result {
 	var out []Result
 	for _, res := range row.Results {
-		if _, ok := compared[res.Cell]; ok && res.Outcome.Ran() {
+		if _, ok := compared[res.Cell]; ok && res.Outcome.Ran() && !res.Flaky {
 			out = append(out, res)
 		}
 	}

@@ -26,10 +26,16 @@ func finish(r Report) Report {
 		row := &r.Tests[i]
 		row.Failed, row.Flaky, row.Divergent, row.Cause = false, false, false, nil
 		for _, res := range row.Results {
-			row.Failed = row.Failed || res.Outcome.Failed()
+			// A failure in a cell where the test is flaky is reported as
+			// flakiness (Report.Flaky), not as a failure.
+			row.Failed = row.Failed || (res.Outcome.Failed() && !res.Flaky)
 			row.Flaky = row.Flaky || res.Flaky
 		}
-		if d, ok := diverge(*row, compared); ok {
+		if c, ok := raceFailure(*row, compared, r.Tests); ok {
+			// A data race is the code's failure, not the platform's: the
+			// cells without -race, where it passed, do not diverge from it.
+			row.Cause = &c
+		} else if d, ok := diverge(*row, compared); ok {
 			row.Divergent = true
 			c := d.Cause
 			row.Cause = &c
@@ -37,11 +43,15 @@ func finish(r Report) Report {
 		} else if row.Failed {
 			c := diagnoseFailure(*row, compared)
 			row.Cause = &c
+		} else if row.Flaky {
+			c := flakyCause
+			row.Cause = &c
 		}
 	}
 	for i := range r.Cells {
 		r.Cells[i].Counts = countCell(r.Cells[i], r.Tests)
 	}
+	r.Flaky = flakyTests(r.Tests)
 	r.Conclusion = r.Verdict(r.Options.AllowDivergence)
 	return r
 }
@@ -59,6 +69,9 @@ func countCell(c Cell, rows []TestRow) Counts {
 		}
 		if res.Flaky {
 			n.Flaky++
+		}
+		if row.IsPackage() && res.Cached {
+			n.Cached++
 		}
 		if row.IsPackage() && !res.Outcome.Failed() {
 			continue // a package without its own problem is counted by its tests

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +15,11 @@ import (
 // and the verdict are recomputed.
 //
 // It refuses reports of different schema versions, modules, go lines,
-// revisions or test options, whose cells are not comparable, and a cell
-// present in two reports: which of the two results to keep is not Merge's
-// guess to make (rerun the cell, or drop one report).
+// revisions, go.sum or pins digests, or test options, whose cells are not
+// comparable, and a cell (by its coordinates) present twice: which of the
+// two results to keep is not Merge's guess to make (rerun the cell, or drop
+// one report). Paths never take part: the same module checked out in two
+// places, on two machines, merges.
 func Merge(reports ...Report) (Report, error) {
 	if len(reports) == 0 {
 		return Report{}, errors.New("merge: no reports")
@@ -29,25 +32,47 @@ func Merge(reports ...Report) (Report, error) {
 		Source:        first.Source,
 		Options:       first.Options,
 	}
-	seen := map[string]int{} // cell name -> report number (1-based)
+	// By coordinates: a cell renamed in its report is still the same cell,
+	// and folding two of them would lose one's results.
+	seen := map[matrix.Cell]int{} // cell -> report number (1-based)
 	rows := map[rowKey]*TestRow{}
+	// The revision and digests to match are the first known ones: a report
+	// without them (no git, an older Parity) must not let two that disagree
+	// through.
+	ref := first
+	for _, r := range reports {
+		ref.Source.Revision = cmp.Or(ref.Source.Revision, r.Source.Revision)
+		ref.Source.GoSum = cmp.Or(ref.Source.GoSum, r.Source.GoSum)
+		ref.Source.Pins = cmp.Or(ref.Source.Pins, r.Source.Pins)
+	}
 	for i, r := range reports {
 		n := i + 1
-		if err := compatible(first, r, n); err != nil {
+		if err := compatible(ref, r, n); err != nil {
 			return Report{}, err
 		}
 		if r.Source.Revision != "" {
 			m.Source.Revision = r.Source.Revision
+		}
+		if r.Source.GoSum != "" {
+			m.Source.GoSum = r.Source.GoSum
+		}
+		if r.Source.Pins != "" {
+			m.Source.Pins = r.Source.Pins
 		}
 		if r.CreatedAt.After(m.CreatedAt) {
 			m.CreatedAt = r.CreatedAt
 		}
 		m.MergedFrom = append(m.MergedFrom, origins(r)...)
 		for _, c := range r.Cells {
-			if prev, dup := seen[c.Name]; dup {
-				return Report{}, fmt.Errorf("merge: cell %s is in report %d and report %d: merge reports of disjoint cells", c.Name, prev, n)
+			if prev, dup := seen[c.Cell]; dup && prev == n {
+				return Report{}, fmt.Errorf("merge: cell %s is in report %d twice: the report is damaged", c.Cell, n)
+			} else if dup {
+				return Report{}, fmt.Errorf("merge: cell %s is in report %d and report %d: merge reports of disjoint cells", c.Cell, prev, n)
 			}
-			seen[c.Name] = n
+			if c.Name != c.Cell.String() {
+				return Report{}, fmt.Errorf("merge: report %d names cell %s %q: the report is damaged", n, c.Cell, c.Name)
+			}
+			seen[c.Cell] = n
 			m.Cells = append(m.Cells, c)
 		}
 		for _, row := range r.Tests {
@@ -56,6 +81,9 @@ func Merge(reports ...Report) (Report, error) {
 				rows[key] = &TestRow{Package: row.Package, Test: row.Test}
 			}
 			rows[key].Results = append(rows[key].Results, row.Results...)
+			if row.Explanation != nil {
+				rows[key].Explanation = row.Explanation
+			}
 		}
 	}
 	sortCells(m.Cells)
@@ -76,8 +104,12 @@ func compatible(first, r Report, n int) error {
 		return fmt.Errorf("merge: report %d is of module %q, report 1 of %q", n, r.Source.Module, first.Source.Module)
 	case r.Source.GoLine != first.Source.GoLine:
 		return fmt.Errorf("merge: report %d has go line %q, report 1 has %q: different sources", n, r.Source.GoLine, first.Source.GoLine)
-	case r.Source.Revision != "" && first.Source.Revision != "" && r.Source.Revision != first.Source.Revision:
-		return fmt.Errorf("merge: report %d is of revision %s, report 1 of %s", n, r.Source.Revision, first.Source.Revision)
+	case differ(r.Source.Revision, first.Source.Revision):
+		return fmt.Errorf("merge: report %d is of revision %s, the others of %s", n, r.Source.Revision, first.Source.Revision)
+	case differ(r.Source.GoSum, first.Source.GoSum):
+		return fmt.Errorf("merge: report %d ran with another go.sum (%s) than the others (%s): different sources", n, r.Source.GoSum, first.Source.GoSum)
+	case differ(r.Source.Pins, first.Source.Pins):
+		return fmt.Errorf("merge: report %d ran on other image pins (%s) than the others (%s): use the same lock file and Parity version", n, r.Source.Pins, first.Source.Pins)
 	}
 	a, errA := json.Marshal(first.Options)
 	b, errB := json.Marshal(r.Options)
@@ -89,6 +121,10 @@ func compatible(first, r Report, n int) error {
 	}
 	return nil
 }
+
+// differ reports whether two revisions or digests are both known and not
+// equal: a report without one merges on its other fields.
+func differ(a, b string) bool { return a != "" && b != "" && a != b }
 
 // origins returns what a report was made from: itself, or for a merged
 // report the reports it merged.

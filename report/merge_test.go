@@ -70,6 +70,8 @@ func TestMergeOfMergedReports(t *testing.T) {
 
 func TestMergeRefuses(t *testing.T) {
 	amd, arm := splitByArch(t)
+	amd.Source.GoSum, amd.Source.Pins = "sha256:aaaa", "sha256:dddd"
+	arm.Source.GoSum, arm.Source.Pins = "sha256:aaaa", "sha256:dddd"
 	for _, c := range []struct {
 		name   string
 		change func(*Report)
@@ -81,6 +83,14 @@ func TestMergeRefuses(t *testing.T) {
 		{"revision", func(r *Report) { r.Source.Revision = "fedcba" }, "revision fedcba"},
 		{"options", func(r *Report) { r.Options.Count = 3 }, "options"},
 		{"same cell", func(r *Report) { r.Cells = append(r.Cells, amd.Cells[0]) }, "cell go1.26.8/glibc/amd64 is in report 1 and report 2"},
+		{"same coordinates, other name", func(r *Report) {
+			c := amd.Cells[0]
+			c.Name = "renamed"
+			r.Cells = append(r.Cells, c)
+		}, "cell go1.26.8/glibc/amd64 is in report 1 and report 2"},
+		{"twice in one report", func(r *Report) { r.Cells = append(r.Cells, r.Cells[0]) }, "is in report 2 twice"},
+		{"go.sum", func(r *Report) { r.Source.GoSum = "sha256:bbbb" }, "go.sum"},
+		{"pins", func(r *Report) { r.Source.Pins = "sha256:cccc" }, "pins"},
 	} {
 		other := arm
 		other.Cells = append([]Cell(nil), arm.Cells...)
@@ -109,4 +119,36 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "lengths differ"
+}
+
+// Reports of one module made from different checkouts, on different
+// machines, merge: what identifies the inputs is content, not where it was.
+func TestMergeAcrossCheckouts(t *testing.T) {
+	amd, arm := splitByArch(t)
+	amd.Source.GoSum, amd.Source.Pins, amd.Source.Dir = "sha256:aaaa", "sha256:dddd", ""
+	arm.Source.GoSum, arm.Source.Pins, arm.Source.Dir = "sha256:aaaa", "sha256:dddd", ""
+	m, err := Merge(amd, arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Source.GoSum != "sha256:aaaa" || m.Source.Pins != "sha256:dddd" {
+		t.Errorf("merged source %+v", m.Source)
+	}
+	// A report that does not know its go.sum digest (an older Parity) merges.
+	arm.Source.GoSum, arm.Source.Pins = "", ""
+	if _, err := Merge(amd, arm); err != nil {
+		t.Errorf("unknown digests: %v", err)
+	}
+}
+
+// Two reports whose go.sum digests differ are refused even when the first
+// report does not know its own.
+func TestMergeRefusesDigestsPastAnUnknownOne(t *testing.T) {
+	amd, arm := splitByArch(t)
+	old := arm
+	old.Cells = nil
+	amd.Source.GoSum, arm.Source.GoSum = "sha256:aaaa", "sha256:bbbb"
+	if _, err := Merge(old, amd, arm); err == nil || !strings.Contains(err.Error(), "go.sum") {
+		t.Fatalf("err = %v", err)
+	}
 }

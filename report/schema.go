@@ -30,6 +30,10 @@ type Report struct {
 	Conclusion Verdict `json:"verdict"`
 	// MergedFrom names the reports a merged report was made from.
 	MergedFrom []Origin `json:"mergedFrom,omitempty"`
+
+	// Re-runs (--reruns): tests whose outcome varied inside one cell, with
+	// pass/fail counts per cell (report/flaky.go). Derived from the rows.
+	Flaky []FlakyTest `json:"flaky,omitempty"`
 }
 
 // Tool is the program that wrote the report.
@@ -43,6 +47,12 @@ type Source struct {
 	Module   string `json:"module"`             // module path from go.mod
 	GoLine   string `json:"goLine"`             // go.mod's go line
 	Revision string `json:"revision,omitempty"` // VCS revision, when known
+	// GoSum and Pins are "sha256:<hex>" digests of go.sum (of nothing when
+	// there is none) and of the image pins the run used (built-in and lock
+	// file): reports merge when their module, go.sum and pins match, from
+	// whichever checkout or machine they came. Empty when unknown.
+	GoSum string `json:"goSum,omitempty"`
+	Pins  string `json:"pins,omitempty"`
 	// Dir is the module's directory relative to the repository root ("" or
 	// "." for the root); annotations use it to name files.
 	Dir string `json:"dir,omitempty"`
@@ -61,8 +71,14 @@ type Options struct {
 	Skip            string            `json:"skip,omitempty"`
 	Tags            []string          `json:"tags,omitempty"`
 	Failfast        bool              `json:"failfast,omitempty"`
+	Short           bool              `json:"short,omitempty"`
 	AllowDivergence bool              `json:"allowDivergence"`
 	Extra           map[string]string `json:"extra,omitempty"` // other options, by name
+
+	// Re-runs and experiments (--reruns, --fail-on-flaky, --explain).
+	Reruns      int    `json:"reruns,omitempty"`
+	FailOnFlaky bool   `json:"failOnFlaky,omitempty"`
+	Explain     string `json:"explain,omitempty"`
 }
 
 // Meta is what the caller knows about the run besides the cells' results.
@@ -100,6 +116,16 @@ type Cell struct {
 	Output string `json:"output,omitempty"`
 	// StreamTruncated is set when the test stream ended inside a line.
 	StreamTruncated bool `json:"streamTruncated,omitempty"`
+	// Tampered lists the events of the test stream the go command cannot
+	// have printed: a test wrote them into go test's output to forge
+	// results. They were not applied; a tampered cell fails the verdict.
+	Tampered []Tamper `json:"tampered,omitempty"`
+}
+
+// Tamper is one impossible event in a cell's test stream.
+type Tamper struct {
+	Package string `json:"package,omitempty"` // the package the event names
+	Reason  string `json:"reason"`            // one line: what is impossible about it
 }
 
 // RanTests reports whether the cell's results are compared with others.
@@ -119,6 +145,9 @@ type Counts struct {
 	BuildFail int `json:"buildFail"`
 	NotRun    int `json:"notRun"`
 	Flaky     int `json:"flaky"`
+	// Cached counts packages whose result go test replayed from its cache
+	// ("ok  pkg (cached)") instead of running their tests in this cell.
+	Cached int `json:"cached,omitempty"`
 }
 
 // Other is every failing outcome that is not a plain fail.
@@ -131,6 +160,9 @@ type Step struct {
 	DurationSeconds float64      `json:"durationSeconds"`
 	CPUSeconds      float64      `json:"cpuSeconds,omitempty"`
 	Error           string       `json:"error,omitempty"` // the runtime's failure
+	// Cached: the runtime replayed an earlier run of this step from its
+	// cache (Dagger); DurationSeconds is that run's, as the step recorded it.
+	Cached bool `json:"cached,omitempty"`
 	// StderrTail is the end of stderr of a failed step other than the test
 	// step (whose output is in the tests and Cell.Output).
 	StderrTail string `json:"stderrTail,omitempty"`
@@ -148,6 +180,9 @@ type TestRow struct {
 	Divergent bool     `json:"divergent,omitempty"` // see Divergences
 	// Cause is the likely cause for a row that failed or diverged.
 	Cause *Cause `json:"cause,omitempty"`
+	// Explanation (--explain) says which experiment, if any, turned the
+	// divergent test green in a cell where it failed.
+	Explanation *Explanation `json:"explanation,omitempty"`
 }
 
 // IsPackage reports whether the row is a package's own outcome.
@@ -181,6 +216,13 @@ type Result struct {
 	Output          string            `json:"output,omitempty"`
 	OutputTruncated bool              `json:"outputTruncated,omitempty"`
 	Attrs           map[string]string `json:"attrs,omitempty"`
+	// Cached is set when go test replayed the result from its cache: the
+	// package's tests did not run in this cell this time.
+	Cached bool `json:"cached,omitempty"`
+	// Reruns (--reruns) are the outcomes of the test's re-runs in this cell,
+	// each in a fresh container; Flaky is set when they disagree on failing
+	// with each other or with the first run.
+	Reruns []testjson.Outcome `json:"reruns,omitempty"`
 }
 
 // Divergence is a row whose outcome differs between cells that ran it.
@@ -227,6 +269,11 @@ type Verdict struct {
 	FailedTests     int      `json:"failedTests"`
 	DivergentTests  int      `json:"divergentTests"`
 	CellsNotRun     int      `json:"cellsNotRun"`
+	// TamperedCells counts cells whose test output was forged (Cell.Tampered).
+	TamperedCells int `json:"tamperedCells,omitempty"`
+	// FlakyTests counts tests flaky in some cell: they fail the verdict only
+	// with Options.FailOnFlaky.
+	FlakyTests int `json:"flakyTests,omitempty"`
 }
 
 // Origin records one report merged into another.

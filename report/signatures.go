@@ -115,7 +115,7 @@ var Signatures = []Signature{
 		ID:      "read-only-fs",
 		Pattern: regexp.MustCompile(`read-only file system`),
 		Cause:   "the test writes where the filesystem is read-only (the mounted sources or the image's root)",
-		Hint:    "write to t.TempDir(), never beside the sources",
+		Hint:    "write to t.TempDir(); or run with --source-mode=copy, which gives tests a writable copy of the module (go.mod and go.sum stay read-only)",
 	},
 	{
 		ID:      "no-network",
@@ -134,6 +134,20 @@ var Signatures = []Signature{
 		Pattern: regexp.MustCompile(`panic: test timed out after`),
 		Cause:   "the test ran past go test's -timeout: a slower cell (emulated architecture, -race) or a hang",
 		Hint:    "raise -timeout for emulated or race cells, or find the blocked goroutine in the dump",
+	},
+	{
+		ID:      "go-stdlib-version",
+		Pattern: regexp.MustCompile(`requires go1\.\d+ or later \(module is go1\.\d+|undefined: \w+\.\w+|\.\w+ undefined \(type \S+ has no field or method \w+\)`),
+		Axis:    AxisGo,
+		Cause:   "the code uses standard-library API newer than the module's go line: Go versions before the API do not build it, and go test's vet (stdversion, on by default from Go 1.27) rejects it in newer ones",
+		Hint:    "raise the go line in go.mod to the version that added the API, or keep the newer call behind a //go:build go1.N constraint",
+	},
+	{
+		ID:      "unicode-tables",
+		Pattern: regexp.MustCompile(`\bunicode\.(Version|Is\w*|In|To\w*|SimpleFold)\b|\bU\+[0-9A-F]{4,6}\b`),
+		Axis:    AxisGo,
+		Cause:   "the Unicode tables differ between the cells' Go versions (unicode.Version: 15.0.0 in Go 1.21 to 1.26, 17.0.0 in Go 1.27): characters assigned since then change category, case and width",
+		Hint:    "do not assert unicode.Version or the properties of recently assigned characters; pin the tables with a golang.org/x/text version if the test needs fixed answers",
 	},
 	{
 		ID:      "float-fma",

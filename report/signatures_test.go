@@ -46,6 +46,11 @@ var signatureCases = []signatureCase{
 	{"no-network", "    net_test.go:14: dial tcp 142.250.1.1:443: connect: network is unreachable", nil, Cell{}},
 	{"module-verify", "golang.org/x/sync v0.25.0: dir has been modified (/go/pkg/mod/golang.org/x/sync@v0.25.0)", nil, Cell{}},
 	{"test-timeout", "panic: test timed out after 10m0s", nil, Cell{}},
+	{"go-stdlib-version", "sv/sv.go:7:20: strings.Lines requires go1.24 or later (module is go1.23)", []string{AxisGo}, plainCell},
+	{"go-stdlib-version", "./wg.go:9:5: wg.Go undefined (type sync.WaitGroup has no field or method Go)", []string{AxisGo}, plainCell},
+	{"go-stdlib-version", "./lines.go:7:20: undefined: strings.Lines", []string{AxisGo}, plainCell},
+	{"unicode-tables", `    uni_test.go:11: unicode.Version = "17.0.0", want "15.0.0"`, []string{AxisGo}, plainCell},
+	{"unicode-tables", "    uni_test.go:18: unicode.IsUpper(U+1C89) = true, want false", []string{AxisGo}, plainCell},
 	{"float-fma", "    arch_test.go:10: 0.1*10 + -1 = 5.551115123125783e-17, want 0", []string{AxisArch}, arm64Cell},
 	{"float-fma", "    stats_test.go:22: mean = 0.30000000000000004, want 0.3", []string{AxisArch}, arm64Cell},
 }

@@ -25,10 +25,10 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 	for _, row := range r.Tests {
 		if row.Failed {
 			failed = append(failed, rowName(row))
-			for _, res := range row.Results {
-				if res.Outcome.Failed() {
-					failingCells[res.Cell] = true
-				}
+		}
+		for _, res := range row.Results {
+			if res.Outcome.Failed() { // flaky failures explain a failed cell too
+				failingCells[res.Cell] = true
 			}
 		}
 		if row.Divergent {
@@ -54,8 +54,20 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("cell %s failed with no failing test: see its output", c.Name))
 		}
 	}
+	for _, c := range r.Cells {
+		if len(c.Tampered) > 0 {
+			v.TamperedCells++
+			f := c.Tampered[0]
+			v.Reasons = append(v.Reasons, fmt.Sprintf("cell %s: a test forged go test's output (%s the go command cannot print; results may be incomplete), first: %s: %s",
+				c.Name, plural(len(c.Tampered), "event"), f.Package, f.Reason))
+		}
+	}
 	if len(divergent) > 0 && !allowDivergence {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("%s diverge between cells: %s", plural(len(divergent), "test"), names(divergent)))
+	}
+	v.FlakyTests = len(r.Flaky)
+	if reason := flakyVerdict(r.Flaky, r.Options.FailOnFlaky); reason != "" {
+		v.Reasons = append(v.Reasons, reason)
 	}
 	if len(r.Cells) > 0 && len(r.Tests) == 0 {
 		v.Reasons = append(v.Reasons, "no tests ran in any cell")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/probe"
+	"github.com/parity-ci/parity/testjson"
 )
 
 // Runtime is a container engine that can run a cell's steps.
@@ -38,6 +40,13 @@ type Cell interface {
 	Close() error
 }
 
+// StreamCell is a Cell that hands a step's stdout over as it is printed,
+// so the test step's event stream is parsed while it runs: Parity then
+// never holds a noisy cell's whole output, and progress can count tests.
+type StreamCell interface {
+	ExecStream(ctx context.Context, step job.Step, stdout io.Writer) job.StepResult
+}
+
 // EventKind says what happened to a cell.
 type EventKind string
 
@@ -46,7 +55,14 @@ const (
 	EventStepStart EventKind = "step-start"
 	EventStepDone  EventKind = "step"
 	EventDone      EventKind = "done"
+	// EventTests: the running test step has more finished tests (Tests),
+	// at most once per TestsEvery per cell.
+	EventTests EventKind = "tests"
 )
+
+// TestsEvery throttles EventTests: progress needs a live count, not one
+// event per test.
+const TestsEvery = time.Second
 
 // Event reports a cell's progress as it happens.
 type Event struct {
@@ -59,6 +75,7 @@ type Event struct {
 	StepDuration time.Duration // EventStepDone
 	StepFailed   bool          // EventStepDone: non-zero exit or runtime failure
 	Result       *job.Result   // EventDone
+	Tests        int           // EventTests: tests finished so far in the test step
 }
 
 // Options tune a run.
@@ -138,7 +155,23 @@ func runCell(ctx context.Context, rt Runtime, spec job.Spec, emit func(Event)) (
 
 	for _, step := range spec.Steps {
 		emit(Event{Cell: name, Kind: EventStepStart, Step: step.Name, Elapsed: time.Since(start)})
-		sr := cell.Exec(ctx, step)
+		var sr job.StepResult
+		sc, streams := cell.(StreamCell)
+		if step.Name == job.StepTest && streams {
+			tc := &testCounter{Stream: testjson.NewStream(), emit: func(n int) {
+				emit(Event{Cell: name, Kind: EventTests, Step: step.Name, Elapsed: time.Since(start), Tests: n})
+			}}
+			sr = sc.ExecStream(ctx, step, tc)
+			tc.Stderr(sr.Stderr)
+			run := tc.Finish()
+			res.Run = &run
+		} else {
+			sr = cell.Exec(ctx, step)
+			if step.Name == job.StepTest {
+				run := testjson.ParseOutput(sr.Stdout, sr.Stderr)
+				res.Run = &run
+			}
+		}
 		res.Steps = append(res.Steps, sr)
 		emit(Event{Cell: name, Kind: EventStepDone, Step: step.Name, Elapsed: time.Since(start), StepDuration: sr.Duration, StepFailed: sr.Err != "" || sr.ExitCode != 0})
 		if step.Name == job.StepProbe {
@@ -154,6 +187,25 @@ func runCell(ctx context.Context, rt Runtime, spec job.Spec, emit func(Event)) (
 	}
 	res.Status = job.StatusPassed
 	return res
+}
+
+// testCounter feeds the stream and reports its finished-test count when it
+// grew, at most once per TestsEvery. Write is called from the one goroutine
+// copying the step's stdout.
+type testCounter struct {
+	*testjson.Stream
+	emit func(int)
+	last time.Time
+	sent int
+}
+
+func (t *testCounter) Write(b []byte) (int, error) {
+	n, err := t.Stream.Write(b)
+	if f := t.Finished(); f != t.sent && time.Since(t.last) >= TestsEvery {
+		t.sent, t.last = f, time.Now()
+		t.emit(f)
+	}
+	return n, err
 }
 
 // Classify decides what one finished step means for its cell: stop=true ends

@@ -33,6 +33,20 @@
 // run's outcome is kept in Test.Runs, and a test whose runs include both a
 // failing and a non-failing outcome is Flaky.
 //
+// A test can write raw events into the go command's stdout
+// (/proc/$PPID/fd/1) and so forge results. Events the go command cannot
+// have printed are not applied and are listed in Run.Tampered: a package's
+// events after its result or before its start (Go 1.20+ prints start
+// first), a package pass while one of its tests runs, a test result with
+// no run, a run while the test runs, a second result for one run (the more severe of the two stands, so a forged pass
+// cannot hide a failure). Packages tested in parallel interleave their
+// events in real streams, so interleaving is not a finding. A forged event
+// the stream cannot tell from a real one (a new test of a running package)
+// is applied: the test controls its own package's results.
+//
+// Package.Cached is set when go test replayed a package's result from its
+// cache ("ok  pkg (cached)") rather than running its tests.
+//
 // Parsing never fails on content: lines that are not test2json events
 // (stderr mixed into stdout, Go < 1.24 build errors, a killed process's
 // partial last line) are kept as unattributed output.

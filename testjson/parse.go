@@ -48,11 +48,21 @@ type parser struct {
 	block        *capBuf            // the block non-JSON lines currently extend
 	unattributed *capBuf
 	truncated    bool
+	// sawStart is set once any package's start event was seen: from then
+	// on (Go 1.20+) every package's events must follow its own start.
+	sawStart bool
+	tampered []Tamper
+	tamperN  int // every impossible event, also those past maxTamper
 }
 
 type pkgState struct {
-	path        string
-	tests       map[string]*testState
+	path    string
+	started bool
+	cached  bool // go test replayed the result from its cache
+	tests   map[string]*testState
+	// open holds the tests (not benchmarks) whose latest run is open, kept
+	// as events arrive so a package result checks it in O(1).
+	open        map[string]bool
 	out         *capBuf
 	ended       bool
 	outcome     Outcome
@@ -84,6 +94,10 @@ type runState struct {
 	lastAction string  // run, pause or cont
 	panicked   bool
 	elapsed    time.Duration
+	// confirmed is set by the run's first output: test2json follows every
+	// run event with the "=== RUN" line as output, so a run without output
+	// was forged.
+	confirmed bool
 }
 
 func newParser() *parser {
@@ -130,7 +144,7 @@ func (p *parser) text(s string) {
 func (p *parser) pkg(path string) *pkgState {
 	ps := p.pkgs[path]
 	if ps == nil {
-		ps = &pkgState{path: path, tests: map[string]*testState{}, out: newCapBuf(MaxOutput)}
+		ps = &pkgState{path: path, tests: map[string]*testState{}, open: map[string]bool{}, out: newCapBuf(MaxOutput)}
 		p.pkgs[path] = ps
 	}
 	return ps
@@ -177,12 +191,23 @@ func (p *parser) event(e Event) {
 		}
 		return
 	}
+	if reason := p.impossible(e); reason != "" {
+		// Only a process writing into the go command's stdout (a test
+		// opening /proc/$PPID/fd/1) makes such an event: it is not applied.
+		p.tamper(e.Package, reason)
+		return
+	}
 	ps := p.pkg(e.Package)
+	if e.Action == ActionStart {
+		p.sawStart, ps.started = true, true
+		return
+	}
 	if e.Test == "" {
 		p.packageEvent(ps, e)
 		return
 	}
 	ts := ps.test(e.Test)
+	defer ps.track(ts)
 	switch e.Action {
 	case ActionRun:
 		ts.open()
@@ -191,6 +216,17 @@ func (p *parser) event(e Event) {
 	case ActionOutput, ActionBench:
 		ps.testOutput(ts, e.Output)
 	case ActionPass, ActionFail, ActionSkip:
+		if n := len(ts.runs); n > 0 && ts.runs[n-1].outcome != "" {
+			r := &ts.runs[n-1]
+			// A second result for one run: one of the two is forged and
+			// nothing says which, so the more severe stands: a forged pass
+			// cannot hide a failure.
+			p.tamper(e.Package, fmt.Sprintf("two results for %s in one run (%s, then %s): kept %s", e.Test, r.outcome, e.Action, mostSevere(r.outcome, Outcome(e.Action))))
+			if r.outcome = mostSevere(r.outcome, Outcome(e.Action)); r.outcome == Fail && r.panicked {
+				r.outcome = Panic
+			}
+			return
+		}
 		r := ts.open()
 		r.outcome = Outcome(e.Action)
 		r.elapsed = seconds(e.Elapsed)
@@ -217,7 +253,119 @@ func (p *parser) event(e Event) {
 	}
 }
 
+// maxTamper caps the findings kept: a forger could print millions.
+const maxTamper = 20
+
+// impossible says why the go command cannot have printed e, or "". The go
+// command prints a package's start before any other event of it and
+// nothing after its package-level result, and a test's result closes a run
+// its run event opened. Packages run in parallel (-p) interleave their
+// events, so one package's events inside another's are not impossible.
+func (p *parser) impossible(e Event) string {
+	ps := p.pkgs[e.Package]
+	what := describe(e)
+	switch {
+	case ps != nil && ps.ended:
+		return what + " after the package's result"
+	case e.Action == ActionStart && ps != nil && ps.started:
+		return "a second start of the package"
+	case e.Action == ActionStart:
+		return ""
+	case p.sawStart && (ps == nil || !ps.started):
+		return what + " before the package's start"
+	case e.Test == "" && e.Action == ActionPass && ps != nil && len(ps.open) > 0:
+		// A test binary that exits 0 has reported every test it started
+		// (os.Exit(0) mid-test fails the package): a forged early result
+		// for a package still running must not end it.
+		return what + " while " + p.running(ps) + " is running"
+	case e.Test == "":
+		return ""
+	}
+	var ts *testState
+	if ps != nil {
+		ts = ps.tests[e.Test]
+	}
+	open := ts != nil && len(ts.runs) > 0 && ts.runs[len(ts.runs)-1].outcome == ""
+	switch e.Action {
+	case ActionRun:
+		if open {
+			return what + " while the test is running"
+		}
+	case ActionPass, ActionFail, ActionSkip:
+		if ts == nil || len(ts.runs) == 0 {
+			return what + " with no run event"
+		}
+		if open && !ts.runs[len(ts.runs)-1].confirmed && p.sawStart {
+			return what + " with no output in its run"
+		}
+	case ActionPause, ActionCont:
+		if !open {
+			return what + " of a test that is not running"
+		}
+	}
+	return ""
+}
+
+// track records whether the test's latest run is open (and confirmed by
+// output). Benchmarks are left out: a successful benchmark prints no result
+// line.
+func (ps *pkgState) track(ts *testState) {
+	n := len(ts.runs)
+	if n > 0 && ts.runs[n-1].outcome == "" && ts.runs[n-1].confirmed && !strings.HasPrefix(ts.name, "Benchmark") {
+		ps.open[ts.name] = true
+	} else {
+		delete(ps.open, ts.name)
+	}
+}
+
+// running names the first (by name) test of ps whose run is open, for a
+// finding; past the findings kept, it does not look (a forger could make
+// this the cost of every event).
+func (p *parser) running(ps *pkgState) string {
+	if len(p.tampered) >= maxTamper {
+		return "a test"
+	}
+	return slices.Min(slices.Collect(maps.Keys(ps.open)))
+}
+
+// dropUnconfirmed removes, when its package ends, each run no output ever
+// confirmed: a forged run event, for a test that may not even exist.
+func (p *parser) dropUnconfirmed(ps *pkgState) {
+	for _, name := range slices.Sorted(maps.Keys(ps.tests)) {
+		ts := ps.tests[name]
+		if n := len(ts.runs); n > 0 && ts.runs[n-1].outcome == "" && !ts.runs[n-1].confirmed {
+			ts.runs = ts.runs[:n-1]
+			p.tamper(ps.path, fmt.Sprintf(`"run" of %s with no output before the package's result`, name))
+		}
+	}
+}
+
+// describe names an event in a finding: `"fail" of TestA`, `package "pass"`.
+func describe(e Event) string {
+	if e.Test == "" {
+		return fmt.Sprintf("package %q", e.Action)
+	}
+	return fmt.Sprintf("%q of %s", e.Action, e.Test)
+}
+
+func (p *parser) tamper(pkg, reason string) {
+	p.tamperN++
+	if len(p.tampered) < maxTamper {
+		p.tampered = append(p.tampered, Tamper{Package: pkg, Reason: reason})
+	}
+}
+
+func mostSevere(a, b Outcome) Outcome {
+	if b.severity() > a.severity() {
+		return b
+	}
+	return a
+}
+
 func (ps *pkgState) testOutput(ts *testState, out string) {
+	if n := len(ts.runs); n > 0 && ts.runs[n-1].outcome == "" {
+		ts.runs[n-1].confirmed = true
+	}
 	ts.out.WriteString(out)
 	if ps.copyFrom == ts.name && ps.copyTo != nil {
 		ps.copyTo.out.WriteString(out)
@@ -238,6 +386,7 @@ func (ps *pkgState) testOutput(ts *testState, out string) {
 		ps.copyFrom, ps.copyTo = ts.name, owner
 	}
 	r := owner.last()
+	ps.track(owner)
 	r.panicked = true
 	if r.outcome == Fail {
 		r.outcome = Panic
@@ -260,12 +409,17 @@ func (p *parser) packageEvent(ps *pkgState, e Event) {
 			ps.buildFailed = true
 		case strings.HasSuffix(line, "[no test files]"):
 			ps.noTestFiles = true
+		case strings.HasPrefix(line, "ok  \t"+ps.path+"\t(cached)"):
+			ps.cached = true
 		case isTimeoutPanic(line):
 			ps.timedOut = true
 		case strings.HasPrefix(line, "panic: "):
 			ps.panicked = true
 		}
 	case ActionPass, ActionFail, ActionSkip:
+		if p.sawStart {
+			p.dropUnconfirmed(ps)
+		}
 		ps.ended = true
 		ps.outcome = Outcome(e.Action)
 		ps.elapsed = seconds(e.Elapsed)
@@ -305,7 +459,10 @@ func (ps *pkgState) closeOpenTests() {
 }
 
 func (p *parser) finish() Run {
-	run := Run{Truncated: p.truncated}
+	run := Run{Truncated: p.truncated, Tampered: p.tampered}
+	if more := p.tamperN - len(p.tampered); more > 0 {
+		run.Tampered = append(slices.Clip(run.Tampered), Tamper{Reason: fmt.Sprintf("%d more impossible events not listed", more)})
+	}
 	run.Unattributed, _ = p.unattributed.String()
 	for _, path := range slices.Sorted(maps.Keys(p.pkgs)) {
 		ps := p.pkgs[path]
@@ -348,6 +505,7 @@ func (p *parser) packageResult(ps *pkgState, tests []Test) Package {
 		TimedOut:    ps.timedOut,
 		ShuffleSeed: ps.seed,
 		Shuffled:    ps.shuffled,
+		Cached:      ps.cached,
 	}
 	pkg.Output, _ = ps.out.String()
 	switch {

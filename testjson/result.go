@@ -12,6 +12,19 @@ type Run struct {
 	// Truncated is set when the stream ended inside a line: the process
 	// printing it was killed.
 	Truncated bool
+	// Tampered lists the events the go command cannot have printed (see
+	// Tamper), in stream order; they were not applied.
+	Tampered []Tamper
+}
+
+// Tamper is an event no go command prints: one package's events after its
+// result or before its start, a test result without a run, a second result
+// for one run. A test can write such events into the go command's stdout
+// (/proc/$PPID/fd/1) to forge results; a stream that has any cannot be
+// trusted to be complete.
+type Tamper struct {
+	Package string // the package the event names; "" for the overflow line
+	Reason  string // one line
 }
 
 // Package is one package's result.
@@ -37,6 +50,9 @@ type Package struct {
 	// Shuffled: rerun with -shuffle=N to reproduce the order.
 	ShuffleSeed int64
 	Shuffled    bool
+	// Cached is set when go test replayed the package's result from its
+	// cache ("ok  pkg (cached)") instead of running its tests.
+	Cached bool
 }
 
 // Test is one test's (or subtest's) result.

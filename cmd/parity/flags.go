@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/pins"
 	"github.com/parity-ci/parity/pipeline"
+	"github.com/parity-ci/parity/policies"
 )
 
 // runFlags are the flags of test, report and plan.
@@ -19,12 +21,55 @@ type runFlags struct {
 	source, runtime, lock, profile       string
 	gos, libcs, arches, include, exclude string
 	race, cgo, ptrace, shuffle, packages string
+	sourceMode                           string
 	runRE, mirror, caBundle, cacheScope  string
 	testTimeout, cellTimeout             string
 	count, parallel                      int
 	allowDivergence, noProgress          bool
 	out, jsonOut, junitOut, markdownOut  string
 	depsEnv                              multiFlag
+	cellMemory, cellCPUs                 string
+	cellPids                             int
+	short                                modeFlag
+	tags, skipRE                         string
+	failfast                             bool
+	set                                  map[string]bool // flags given on the command line
+	// Re-runs and experiments (package recheck).
+	reruns      int
+	failOnFlaky bool
+	explain     string
+}
+
+// modeFlag is auto, on or off, and reads like a boolean flag: "--short"
+// alone is on, as go test's -short is.
+type modeFlag string
+
+func (m *modeFlag) String() string { return string(*m) }
+func (m *modeFlag) Set(s string) error {
+	v, err := policies.ParseMode(s)
+	*m = modeFlag(v)
+	return err
+}
+func (m *modeFlag) IsBoolFlag() bool { return true }
+
+// parseFlags parses args; a bad flag is one line and a hint, not the whole
+// usage, and -h prints the usage to stdout.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (map[string]bool, error) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage of %s:\n", fs.Name())
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (run '%s -h')", strings.TrimPrefix(fs.Name(), "parity "), err, fs.Name())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	return set, nil
 }
 
 type multiFlag []string
@@ -37,7 +82,7 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs := flag.NewFlagSet("parity "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.source, "source", ".", "the Go module to test (the directory holding go.mod)")
-	fs.StringVar(&f.runtime, "runtime", "auto", "docker, dagger, or auto (dagger inside `dagger run`, else docker)")
+	fs.StringVar(&f.runtime, "runtime", "auto", "docker, dagger, or auto (dagger inside 'dagger run', else docker)")
 	fs.StringVar(&f.gos, "go", "", "Go versions, comma-separated (default: every pinned version)")
 	fs.StringVar(&f.libcs, "libc", "", "C libraries: glibc,musl (default both)")
 	fs.StringVar(&f.arches, "arch", "", "architectures: amd64,arm64 (default both)")
@@ -46,19 +91,30 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.race, "race", "auto", "auto (on wherever it can work), on, off")
 	fs.StringVar(&f.cgo, "cgo", "auto", "CGO_ENABLED in every cell: auto (1), on, off")
 	fs.StringVar(&f.ptrace, "ptrace", "", "off, children or attach (default: attach on Docker, children on Dagger)")
+	fs.StringVar(&f.sourceMode, "source-mode", "readonly", "readonly, or copy: tests get a writable scratch copy of the module (go.mod and go.sum stay read-only)")
 	fs.IntVar(&f.count, "count", 0, "go test -count")
 	fs.StringVar(&f.shuffle, "shuffle", "", "go test -shuffle: on, off or a seed")
 	fs.StringVar(&f.testTimeout, "timeout", "", "go test -timeout (default go's 10m)")
 	fs.StringVar(&f.cellTimeout, "cell-timeout", "", "stop a cell after this long, all steps included (default none)")
 	fs.StringVar(&f.packages, "packages", "./...", "packages to test, comma- or space-separated")
 	fs.StringVar(&f.runRE, "run", "", "go test -run")
+	fs.StringVar(&f.skipRE, "skip", "", "go test -skip")
+	fs.StringVar(&f.tags, "tags", "", "go test -tags: build tags, comma-separated")
+	fs.Var(&f.short, "short", "go test -short: --short or --short=off (default: on in the pre-push profile, else off)")
+	fs.BoolVar(&f.failfast, "failfast", false, "go test -failfast (tests a cell did not run are not compared)")
 	fs.IntVar(&f.parallel, "parallel", 0, "cells at once (default: all)")
+	fs.StringVar(&f.cellMemory, "cell-memory", "", "memory limit of each cell, e.g. 2GiB (default: 3/4 of the host's memory shared by the cells at once, at least 1GiB)")
+	fs.IntVar(&f.cellPids, "cell-pids", 0, "process limit of each cell (default 4096)")
+	fs.StringVar(&f.cellCPUs, "cell-cpus", "", "CPU limit of each cell in cores, e.g. 1.5 (default: the host's cores)")
 	fs.BoolVar(&f.allowDivergence, "allow-divergence", false, "do not fail the verdict on divergent tests alone")
+	fs.IntVar(&f.reruns, "reruns", 2, "re-run each failing or divergent test this many more times in every cell where it ran, to tell flaky from divergent")
+	fs.BoolVar(&f.failOnFlaky, "fail-on-flaky", false, "fail the verdict on flaky tests too")
+	fs.StringVar(&f.explain, "explain", "auto", "prove the cause of each divergent test by experiment: auto (when at most 10 diverge), on, off")
 	fs.StringVar(&f.lock, "lock", "", "the pins file (default: SOURCE/"+matrix.LockFile+" if present, else the built-in pins)")
 	fs.StringVar(&f.mirror, "registry-mirror", pins.MirrorFromEnv(), "fetch images through this registry mirror (env "+pins.MirrorEnv+")")
 	fs.StringVar(&f.caBundle, "ca-bundle", os.Getenv("PARITY_CA_BUNDLE"), "extra CA certificates for the module download step (env PARITY_CA_BUNDLE)")
 	fs.Var(&f.depsEnv, "deps-env", "KEY=VALUE for the module download step only (repeatable); GOPROXY, GOPRIVATE, GONOSUMDB, GONOPROXY, GOSUMDB, GOINSECURE and HTTP(S)_PROXY/NO_PROXY are passed from the environment when set")
-	fs.StringVar(&f.cacheScope, "cache-scope", "parity", "prefix of the cache volume names")
+	fs.StringVar(&f.cacheScope, "cache-scope", "", "prefix of the cache volume names (default: this project's own, from its module path and git root commit or directory; name one to share caches across projects)")
 	fs.StringVar(&f.profile, "profile", "", "pre-push: only the cells of this machine's arch")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress on stderr")
 	fs.StringVar(&f.out, "out", "", "write summary.md, junit.xml and report.json into this directory")
@@ -84,6 +140,11 @@ func (f *runFlags) inputs() (pipeline.Inputs, error) {
 		return in, fmt.Errorf("--source %s: not a directory", f.source)
 	}
 	f.source = src
+	switch f.runtime {
+	case "auto", "docker", "dagger":
+	default:
+		return in, fmt.Errorf("--runtime %q: want docker, dagger or auto", f.runtime)
+	}
 	in.GoMod, err = os.ReadFile(filepath.Join(src, "go.mod"))
 	if os.IsNotExist(err) {
 		return in, fmt.Errorf("%s: %w", src, pipeline.ErrNoGoMod)
@@ -115,9 +176,16 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		Go: []string{f.gos}, Libc: []string{f.libcs}, Arch: []string{f.arches},
 		Include: []string{f.include}, Exclude: []string{f.exclude},
 		Profile: f.profile, HostArch: goruntime.GOARCH,
-		Race: f.race, Cgo: f.cgo, Ptrace: f.ptrace, Count: f.count, Shuffle: f.shuffle, Run: f.runRE,
+		Race: f.race, Cgo: f.cgo, Ptrace: f.ptrace, SourceMode: f.sourceMode, Count: f.count, Shuffle: f.shuffle, Run: f.runRE,
 		Timeout: f.testTimeout, CellTimeout: f.cellTimeout, Packages: []string{f.packages},
 		CacheScope: f.cacheScope, DepsEnv: map[string]string{},
+		CellMemory: f.cellMemory, CellPids: f.cellPids, CellCPUs: f.cellCPUs, Parallel: f.parallel,
+		Short: string(f.short), Tags: []string{f.tags}, Skip: f.skipRE, Failfast: f.failfast,
+		SourceID: sourceIdentity(f.source), RegistryMirror: f.mirror,
+		Reruns: f.reruns, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
+	}
+	if f.set["parallel"] && f.parallel < 1 {
+		return r, fmt.Errorf("--parallel %d: want 1 or more cells at once (leave it out for all)", f.parallel)
 	}
 	if f.caBundle != "" {
 		ca, err := filepath.Abs(f.caBundle)

@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/parity-ci/parity/buildinfo"
 )
 
 // Exit codes: 0 the verdict is green, 1 tests failed or diverged or a cell
@@ -29,8 +31,16 @@ const (
 	exitError   = 2
 )
 
-// version is set at release time with -ldflags "-X main.version=...".
+// version may be set at release time with -ldflags "-X main.version=...";
+// otherwise toolVersion reads the build info, as the Dagger module does.
 var version = "dev"
+
+func toolVersion() string {
+	if version != "dev" {
+		return version
+	}
+	return buildinfo.Version()
+}
 
 const usage = `usage: parity <command> [flags]
 
@@ -42,6 +52,7 @@ commands:
   render     render a report.json as text, markdown, junit or annotations
   hook       install or uninstall the git pre-push hook
   pins       update or check the image pins in parity.lock.json
+  clean      remove containers dead runs left behind (--all: also cache volumes and setup images)
   version    print the version
 
 Run 'parity <command> -h' for the command's flags.
@@ -78,12 +89,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdHook(ctx, args[1:], stdout, stderr)
 	case "pins":
 		err = cmdPins(ctx, args[1:], stdout, stderr)
+	case "clean":
+		err = cmdClean(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "parity", version)
+		fmt.Fprintln(stdout, "parity", toolVersion())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		fmt.Fprintf(stderr, "parity: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "parity: unknown command %q (run 'parity help' for the commands)\n", args[0])
 		return exitError
 	}
 	switch {
@@ -91,12 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, errVerdict):
 		return exitVerdict
-	case errors.Is(err, errUsage):
-		return exitError
 	}
 	fmt.Fprintln(stderr, "parity:", err)
 	return exitError
 }
-
-// errUsage is returned after the flag package has already said what is wrong.
-var errUsage = errors.New("usage")

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parity-ci/parity/report"
 )
 
 // runCLI runs the command in-process and returns exit code, stdout, stderr.
@@ -46,7 +49,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		"go.mod too new": {[]string{"test", "--source", module(t, "module m\n\ngo 1.40\n", "")}, "go.mod requires go >= 1.40, newer than every cell's Go"},
 		"bad deps env":   {[]string{"test", "--source", good, "--deps-env", "NOEQUALS"}, "--deps-env"},
 		"bad runtime":    {[]string{"plan", "--source", good, "--runtime", "podman"}, "--runtime"},
-		"unknown cmd":    {[]string{"frobnicate"}, "unknown command"},
+		"unknown cmd":    {[]string{"frobnicate"}, "unknown command \"frobnicate\" (run 'parity help' for the commands)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)
@@ -55,6 +58,9 @@ func TestBadInputIsOneLine(t *testing.T) {
 			}
 			if !strings.Contains(stderr, tc.want) {
 				t.Fatalf("stderr %q lacks %q", stderr, tc.want)
+			}
+			if strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Fatalf("not one line:\n%s", stderr)
 			}
 			if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
 				t.Fatalf("a stack trace is no error message: %s", stderr)
@@ -109,5 +115,133 @@ func TestPinsCheck(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q, want %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// Every flag is checked before any runtime is contacted: one line naming
+// the flag, and no usage dump.
+func TestFlagsCheckedBeforeRun(t *testing.T) {
+	good := module(t, "module example.com/m\n\ngo 1.26\n", "")
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"run regexp":    {[]string{"--run", "Test("}, `--run "Test("`},
+		"skip regexp":   {[]string{"--skip", "(x"}, `--skip "(x"`},
+		"flag package":  {[]string{"--packages", "-exec=/bin/false"}, `--packages "-exec=/bin/false"`},
+		"shuffle":       {[]string{"--shuffle", "sometimes"}, `--shuffle "sometimes"`},
+		"cache scope":   {[]string{"--cache-scope", "a/b"}, `--cache-scope "a/b"`},
+		"mirror":        {[]string{"--registry-mirror", "https://mirror.example"}, "--registry-mirror"},
+		"parallel 0":    {[]string{"--parallel", "0"}, "--parallel 0"},
+		"tags":          {[]string{"--tags", "a;b"}, `--tags "a;b"`},
+		"unknown flag":  {[]string{"--frobnicate"}, "flag provided but not defined: -frobnicate (run 'parity test -h')"},
+		"bad int":       {[]string{"--count", "x"}, "-count"},
+		"unwritable js": {[]string{"--json", "/proc/parity-nope/report.json"}, "--json"},
+		"out is a file": {[]string{"--out", filepath.Join(good, "go.mod")}, "--out"},
+		"junit is dir":  {[]string{"--junit", good}, "--junit"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			// No daemon answers here: a check that came after connecting
+			// would fail with Docker's error instead.
+			t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+			code, _, stderr := runCLI(t, append([]string{"test", "--source", good, "--runtime", "docker", "--no-progress"}, tc.args...)...)
+			if code != exitError || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q, want %q", code, stderr, tc.want)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n > 0 {
+				t.Fatalf("%d lines, want one:\n%s", n+1, stderr)
+			}
+		})
+	}
+}
+
+// -h prints the flags (to stdout, exit 0) with value names that make sense.
+func TestHelpNamesValues(t *testing.T) {
+	code, out, stderr := runCLI(t, "test", "-h")
+	if code != exitOK || !strings.Contains(out, "-runtime string") || strings.Contains(out, "-runtime dagger") {
+		t.Fatalf("exit %d, stderr %q, usage:\n%s", code, stderr, out)
+	}
+	for _, want := range []string{"-short", "-tags", "-skip", "-failfast"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("usage lacks %s", want)
+		}
+	}
+}
+
+// The lock parser is the same for `parity test` and `parity pins check`:
+// trailing content (a merge conflict) is refused by both.
+func TestLockWithTrailingContentRefused(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("a", 64)
+	one := `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine3.24@` + digest + `"},{"go":"1.27.1","libc":"glibc","image":"golang:1.27.1-trixie@` + digest + `"}]}`
+	dir := module(t, "module example.com/m\n\ngo 1.26\n", one+"\n<<<<<<< HEAD\n"+one)
+	for _, args := range [][]string{
+		{"plan", "--source", dir, "--runtime", "dagger"},
+		{"pins", "check", "--lock", filepath.Join(dir, "parity.lock.json")},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != exitError || !strings.Contains(stderr, "after the lock") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+// Many bad pins are one line with a count.
+func TestBadPinsOneLine(t *testing.T) {
+	dir := module(t, "module example.com/m\n", `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:a"},{"go":"1.27.1","libc":"glibc","image":"golang:b"}]}`)
+	for _, args := range [][]string{
+		{"plan", "--source", dir, "--runtime", "dagger"},
+		{"pins", "check", "--lock", filepath.Join(dir, "parity.lock.json")},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != exitError || !strings.Contains(stderr, "2 bad pins") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+// The default cache scope is the project's: a git checkout is known by its
+// root commits, wherever it is cloned; anything else by its absolute path.
+func TestSourceIdentity(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	plain := t.TempDir()
+	if got := sourceIdentity(plain); got != "path:"+plain {
+		t.Fatalf("plain dir: %q", got)
+	}
+	repo := t.TempDir()
+	gitRun := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	gitRun(repo, "init", "-q")
+	gitRun(repo, "commit", "-q", "--allow-empty", "-m", "root")
+	id := sourceIdentity(repo)
+	if !strings.HasPrefix(id, "git:") {
+		t.Fatalf("git checkout: %q", id)
+	}
+	gitRun(repo, "commit", "-q", "--allow-empty", "-m", "second")
+	clone := filepath.Join(t.TempDir(), "clone")
+	gitRun(repo, "clone", "-q", repo, clone)
+	os.MkdirAll(filepath.Join(repo, "sub"), 0o755)
+	for _, dir := range []string{repo, clone, filepath.Join(repo, "sub")} {
+		if got := sourceIdentity(dir); got != id {
+			t.Errorf("%s: %q, want %q", dir, got, id)
+		}
+	}
+}
+
+// A report file that cannot be written after the run still leaves the
+// summary on the terminal, and the failure is an error.
+func TestSummaryPrintedWhenFilesFail(t *testing.T) {
+	t.Setenv("GITHUB_ACTIONS", "")
+	rep := report.Build(report.Meta{Source: report.Source{Module: "example.com/m"}}, nil)
+	var out, errb bytes.Buffer
+	err := deliver(&runFlags{jsonOut: "/proc/parity-nope/report.json"}, rep, &out, &errb)
+	if err == nil || out.Len() == 0 {
+		t.Fatalf("err %v, summary %q", err, out.String())
 	}
 }

@@ -50,6 +50,8 @@ func openRuntime(ctx context.Context, f *runFlags, stderr io.Writer) (runtime, f
 		if err != nil {
 			return nil, nil, err
 		}
+		// So a person can find this run's containers (and parity clean them).
+		fmt.Fprintf(stderr, "parity: run %s (containers labelled %s=%s)\n", e.RunID(), dockerengine.LabelRun, e.RunID())
 		return e, func() { e.Close() }, nil
 	case "dagger":
 		c, err := dagger.Connect(ctx, dagger.WithLogOutput(stderr))
@@ -57,7 +59,7 @@ func openRuntime(ctx context.Context, f *runFlags, stderr io.Writer) (runtime, f
 			return nil, nil, fmt.Errorf("dagger: %w (run parity inside `dagger run`, or use --runtime=docker)", err)
 		}
 		src := c.Host().Directory(f.source, dagger.HostDirectoryOpts{Exclude: []string{".git"}})
-		e, err := daggerengine.New(ctx, c, src)
+		e, err := daggerengine.New(ctx, c, daggerengine.Options{Source: src, RegistryMirror: f.mirror})
 		if err != nil {
 			c.Close()
 			return nil, nil, err
@@ -70,7 +72,8 @@ func openRuntime(ctx context.Context, f *runFlags, stderr io.Writer) (runtime, f
 // cmdRun is `parity test` and `parity report`.
 func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	fs, f := newRunFlags(name, stderr)
-	if err := fs.Parse(args); err != nil {
+	var err error
+	if f.set, err = parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() > 0 {
@@ -90,6 +93,10 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	}
 	// Bad input is reported before any daemon is asked for anything.
 	if _, err := pipeline.MakePlan(in, assumedTraits(f.runtime)); err != nil {
+		return err
+	}
+	// A report that cannot be written is known now, not after the run.
+	if err := prepareOutputs(f); err != nil {
 		return err
 	}
 	rt, closeRT, err := openRuntime(ctx, f, stderr)
@@ -112,19 +119,15 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 		onEvent = func(e runner.Event) { printer.Handle(pipeline.ProgressEvent(e)) }
 	}
 	rep := pipeline.Execute(ctx, plan, rt, runner.Options{Parallel: f.parallel, OnEvent: onEvent}, pipeline.Meta{
-		Tool: "parity", Version: version, Revision: gitRevision(f.source), Dir: gitDir(f.source),
+		Tool: "parity", Version: toolVersion(), Revision: gitRevision(f.source), Dir: gitDir(f.source), GoSum: goSumDigest(f.source),
 		Options: in.Policy, AllowDivergence: f.allowDivergence,
 	})
 	if printer != nil {
 		printer.Close()
 	}
-	if err := writeOutputs(f, rep); err != nil {
+	if err := deliver(f, rep, stdout, stderr); err != nil {
 		return err
 	}
-	if err := githubOutputs(rep); err != nil {
-		fmt.Fprintln(stderr, "parity: GitHub summary:", err)
-	}
-	render.Terminal(stdout, rep, render.TerminalOptions{Color: colorOK(stdout)})
 	if ctx.Err() != nil {
 		return errors.New("interrupted: the report above holds what finished")
 	}
@@ -158,7 +161,8 @@ func reexecUnderDagger(ctx context.Context, daggerBin string, args []string, std
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, f := newRunFlags("plan", stderr)
-	if err := fs.Parse(args); err != nil {
+	var err error
+	if f.set, err = parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
 	}
 	in, err := f.inputs()
@@ -203,6 +207,53 @@ func assumedTraits(runtime string) policies.Traits {
 	t := (&dockerengine.Engine{}).Traits()
 	t.NativeArch = hostArch()
 	return t
+}
+
+// deliver writes the report files and prints the summary: the summary
+// whatever happens to the files, so a full disk never loses the verdict.
+func deliver(f *runFlags, rep report.Report, stdout, stderr io.Writer) error {
+	werr := writeOutputs(f, rep)
+	if err := githubOutputs(rep); err != nil {
+		fmt.Fprintln(stderr, "parity: GitHub summary:", err)
+	}
+	render.Terminal(stdout, rep, render.TerminalOptions{Color: colorOK(stdout)})
+	return werr
+}
+
+// prepareOutputs creates the directories of every report file and checks
+// that each can be written the way writeFile will (a temporary file next to
+// it, renamed over it), before anything runs.
+func prepareOutputs(f *runFlags) error {
+	check := func(flagName, dir string, files ...string) error {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("%s: %w", flagName, err)
+		}
+		for _, p := range files {
+			if st, err := os.Stat(p); err == nil && st.IsDir() {
+				return fmt.Errorf("%s %s: is a directory, want a file", flagName, p)
+			}
+		}
+		tmp, err := os.CreateTemp(dir, ".parity-check-*")
+		if err != nil {
+			return fmt.Errorf("%s: cannot write in %s: %w", flagName, dir, err)
+		}
+		tmp.Close()
+		return os.Remove(tmp.Name())
+	}
+	if f.out != "" {
+		if err := check("--out", f.out, filepath.Join(f.out, "report.json"), filepath.Join(f.out, "junit.xml"), filepath.Join(f.out, "summary.md")); err != nil {
+			return err
+		}
+	}
+	for _, o := range []struct{ flag, path string }{{"--json", f.jsonOut}, {"--junit", f.junitOut}, {"--markdown", f.markdownOut}} {
+		if o.path == "" {
+			continue
+		}
+		if err := check(o.flag, filepath.Dir(o.path), o.path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeOutputs(f *runFlags, rep report.Report) error {
@@ -278,6 +329,16 @@ func githubOutputs(rep report.Report) error {
 	return render.Markdown(fh, rep)
 }
 
+// goSumDigest names the module's go.sum by content, so reports from other
+// checkouts of the same module merge; "" when it cannot be read.
+func goSumDigest(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "go.sum"))
+	if err != nil && !os.IsNotExist(err) {
+		return ""
+	}
+	return pipeline.Digest(b)
+}
+
 func gitRevision(dir string) string {
 	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
 	if err != nil {
@@ -301,9 +362,10 @@ func colorOK(w io.Writer) bool {
 	return ok && progress.IsTerminal(fh) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 }
 
+// flagErr is nil after -h (the usage was asked for and printed).
 func flagErr(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	return errUsage
+	return err
 }

@@ -43,11 +43,15 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "parity-report", "directory for the merged summary.md, junit.xml and report.json")
 	allow := fs.Bool("allow-divergence", false, "do not fail the verdict on divergent tests alone")
-	if err := fs.Parse(args); err != nil {
+	if _, err := parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() < 2 {
 		return fmt.Errorf("merge: give two or more report.json files")
+	}
+	outs := &runFlags{out: *out}
+	if err := prepareOutputs(outs); err != nil {
+		return err
 	}
 	var reps []report.Report
 	for _, p := range fs.Args() {
@@ -61,10 +65,11 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	if err := writeOutputs(&runFlags{out: *out}, merged); err != nil {
-		return err
-	}
+	werr := writeOutputs(outs, merged)
 	render.Terminal(stdout, merged, render.TerminalOptions{Color: colorOK(stdout)})
+	if werr != nil {
+		return werr
+	}
 	if !merged.Verdict(*allow).OK {
 		return errVerdict
 	}
@@ -76,7 +81,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parity render", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "text, markdown, junit, json or annotations")
-	if err := fs.Parse(args); err != nil {
+	if _, err := parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() != 1 {
@@ -112,7 +117,7 @@ func cmdHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	force := fs.Bool("force", false, "replace a pre-push hook Parity did not write (it is kept as pre-push.parity-backup)")
 	dir := fs.String("C", ".", "the repository")
 	command := fs.String("command", "", "what the hook runs (default: parity test --profile=pre-push)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if _, err := parseFlags(fs, args[1:], stdout); err != nil {
 		return flagErr(err)
 	}
 	hooks, err := hook.HooksDir(ctx, *dir)
@@ -142,7 +147,7 @@ func cmdPins(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	lockPath := fs.String("lock", matrix.LockFile, "the lock file")
 	mirror := fs.String("registry-mirror", pins.MirrorFromEnv(), "resolve tags through this registry mirror (env "+pins.MirrorEnv+")")
 	insecure := fs.Bool("insecure", false, "plain HTTP to the registry (a private mirror)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if _, err := parseFlags(fs, args[1:], stdout); err != nil {
 		return flagErr(err)
 	}
 	data, err := os.ReadFile(*lockPath)

@@ -30,6 +30,14 @@ capture go126-race CGO_ENABLED=1 go test -json -count=1 -race ./racy
 capture go126-count2 go test -json -count=2 ./flaky ./basic
 capture go126-attrs go test -json -count=1 -artifacts -outputdir="$(mktemp -d)" ./attrs
 
+# Forged events (src/forge), interleaved packages (src/inter), testify
+# (src/tfy, needs the module proxy once), a cached rerun. Piped: a test
+# writing to /proc/$PPID/fd/1 of a regular file would overwrite its start.
+(cd "$here/src/forge" && go test -json -count=1 -p 2 ./... | cat >"$out/go126-forged.json"); echo "captured go126-forged"
+(cd "$here/src/inter" && go test -json -count=1 -p 2 ./... | cat >"$out/go126-interleaved.json"); echo "captured go126-interleaved"
+(cd "$here/src/tfy" && go test -json -count=1 ./... | sed "s#$here/src/tfy/#/src/tfy/#g" >"$out/go126-testify.json"); echo "captured go126-testify"
+(cd "$here/../../report/testdata/goaxis/src" && go test -json ./... >/dev/null && go test -json ./... >"$out/go126-cached.json"); echo "captured go126-cached"
+
 # Go 1.23: build errors go to stderr as plain text. go123-outcomes keeps the
 # streams apart (as Parity's runtimes do); go123-mixed merges them, as a
 # careless `2>&1` would.

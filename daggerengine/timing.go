@@ -1,0 +1,75 @@
+package daggerengine
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// timeMarker ends a step's stderr with when the step started (Unix
+// seconds) and how long its command ran (centiseconds). The engine caches
+// a step's output with the marker in it, so a result served from cache
+// still tells its original start and duration: a repeat that took half a
+// second does not overwrite the 15 minutes the tests really took.
+const timeMarker = "@@parity-step-time"
+
+// timeWrapper runs the step's argv and then prints the marker. The clock
+// is /proc/uptime, which every image has (busybox date has no
+// sub-second format); the command's exit status is kept.
+const timeWrapper = `t0=$(date +%s); read u0 _ </proc/uptime
+"$@"; rc=$?
+read u1 _ </proc/uptime
+cs() { v=$(echo "$1" | tr -d .); v=${v#"${v%%[!0]*}"}; echo "${v:-0}"; }
+printf '\n%s start=%s cs=%s\n' '` + timeMarker + `' "$t0" "$(( $(cs "$u1") - $(cs "$u0") ))" >&2
+exit $rc`
+
+// wrapTimed is the argv that runs args under timeWrapper.
+func wrapTimed(args []string) []string {
+	return append([]string{"sh", "-c", timeWrapper, "sh"}, args...)
+}
+
+// stepTime is what the marker recorded.
+type stepTime struct {
+	start    time.Time
+	duration time.Duration
+}
+
+// splitTime removes the LAST marker from stderr and returns what it says.
+// The last one is the wrapper's: it prints after the command has ended, so
+// a test that prints a marker of its own prints it earlier. ok is false
+// when there is no well-formed marker (the step was killed before it).
+func splitTime(stderr string) (string, stepTime, bool) {
+	i := strings.LastIndex(stderr, "\n"+timeMarker+" ")
+	if i < 0 {
+		return stderr, stepTime{}, false
+	}
+	fields := strings.Fields(stderr[i+len(timeMarker)+2:])
+	var start, cs int64 = -1, -1
+	for _, f := range fields {
+		k, v, _ := strings.Cut(f, "=")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "start":
+			start = n
+		case "cs":
+			cs = n
+		}
+	}
+	if len(fields) != 2 || start <= 0 || cs < 0 {
+		return stderr, stepTime{}, false
+	}
+	return stderr[:i], stepTime{start: time.Unix(start, 0).UTC(), duration: time.Duration(cs) * 10 * time.Millisecond}, true
+}
+
+// clockSlack allows for the marker's whole-second start and a small skew
+// between the engine's clock and the caller's.
+const clockSlack = 2 * time.Second
+
+// servedFromCache reports whether a step that recorded st was run before
+// this run began: the engine replayed an earlier run's result.
+func servedFromCache(st stepTime, runStart time.Time) bool {
+	return st.start.Before(runStart.Add(-clockSlack))
+}

@@ -1,0 +1,83 @@
+package daggerengine
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parity-ci/parity/job"
+)
+
+func TestSplitTime(t *testing.T) {
+	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name, in, rest string
+		ok             bool
+		dur            time.Duration
+	}{
+		{"marker alone", "\n@@parity-step-time start=1795773600 cs=91234\n", "", true, 912340 * time.Millisecond},
+		{"after output", "warning: x\n\n@@parity-step-time start=1795773600 cs=5\n", "warning: x\n", true, 50 * time.Millisecond},
+		// A test printing a marker of its own comes before the wrapper's.
+		{"forged earlier", "\n@@parity-step-time start=1000 cs=1\nmore\n\n@@parity-step-time start=1795773600 cs=7\n", "\n@@parity-step-time start=1000 cs=1\nmore\n", true, 70 * time.Millisecond},
+		{"no marker", "killed\n", "killed\n", false, 0},
+		{"malformed", "\n@@parity-step-time start=x cs=1\n", "\n@@parity-step-time start=x cs=1\n", false, 0},
+		{"missing field", "\n@@parity-step-time start=1795773600\n", "\n@@parity-step-time start=1795773600\n", false, 0},
+	} {
+		rest, st, ok := splitTime(c.in)
+		if rest != c.rest || ok != c.ok || st.duration != c.dur {
+			t.Errorf("%s: got %q %v %v, want %q %v %v", c.name, rest, ok, st.duration, c.rest, c.ok, c.dur)
+		}
+		if ok && !st.start.Equal(start) {
+			t.Errorf("%s: start %v", c.name, st.start)
+		}
+	}
+}
+
+// TestTimedMarksCached: a step whose recorded start predates this run was
+// served from cache and keeps its recorded duration; one started now was not.
+func TestTimedMarksCached(t *testing.T) {
+	runStart := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	old := job.StepResult{Stderr: "x\n\n@@parity-step-time start=1795770000 cs=60000\n", Duration: 400 * time.Millisecond}
+	timed(&old, runStart)
+	if !old.Cached || old.Duration != 10*time.Minute || old.Stderr != "x\n" {
+		t.Fatalf("replayed step: %+v", old)
+	}
+	// Started in the second the run began (the marker has whole seconds).
+	fresh := job.StepResult{Stderr: "\n@@parity-step-time start=1795773600 cs=250\n", Duration: 3 * time.Second}
+	timed(&fresh, runStart.Add(900*time.Millisecond))
+	if fresh.Cached || fresh.Duration != 2500*time.Millisecond {
+		t.Fatalf("fresh step: %+v", fresh)
+	}
+	killed := job.StepResult{Stderr: "Killed\n", Duration: 3 * time.Second}
+	timed(&killed, runStart)
+	if killed.Cached || killed.Duration != 3*time.Second {
+		t.Fatalf("step without marker: %+v", killed)
+	}
+}
+
+// TestTimeWrapperRuns runs the wrapper in this machine's sh: the command's
+// output and exit status pass through, and the marker parses.
+func TestTimeWrapperRuns(t *testing.T) {
+	before := time.Now().Add(-time.Second)
+	args := wrapTimed([]string{"sh", "-c", "echo out; echo err >&2; sleep 0.3; exit 3"})
+	cmd := exec.Command(args[0], args[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 3 {
+		t.Fatalf("exit: %v", err)
+	}
+	if stdout.String() != "out\n" {
+		t.Fatalf("stdout %q", stdout.String())
+	}
+	rest, st, ok := splitTime(stderr.String())
+	if !ok || strings.TrimSpace(rest) != "err" {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+	if st.start.Before(before.Truncate(time.Second)) || st.start.After(time.Now()) || st.duration < 200*time.Millisecond {
+		t.Fatalf("recorded %+v", st)
+	}
+}

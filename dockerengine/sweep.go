@@ -1,0 +1,161 @@
+package dockerengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+)
+
+// LabelCache marks Parity's cache volumes (the value is the cell).
+const LabelCache = "dev.parity.cache"
+
+// SetupImageRepo is the repository of the derived images setup steps make.
+const SetupImageRepo = "parity-setup"
+
+func (e *Engine) owner() owner {
+	return owner{run: e.runID, host: e.host, pid: e.pid}
+}
+
+// processID names a live process for a label: its pid and start time (in
+// clock ticks since boot), so a reused pid does not pass for the same
+// process. ok is false when the process does not exist.
+func processID(pid int) (string, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", false
+	}
+	// The command name (field 2) may hold spaces and parentheses: fields
+	// are counted after its closing parenthesis, from field 3 on.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return "", false
+	}
+	return strconv.Itoa(pid) + ":" + f[19], true // field 22: starttime
+}
+
+// alive reports whether the process a LabelPID value names still runs on
+// this host.
+func alive(label string) bool {
+	p, _, ok := strings.Cut(label, ":")
+	pid, err := strconv.Atoi(p)
+	if !ok || err != nil || pid <= 0 {
+		return false
+	}
+	now, ok := processID(pid)
+	return ok && now == label
+}
+
+// stale reports whether a container's labels name a run of this host
+// whose Parity process is gone: a run killed with SIGKILL, or whose daemon
+// connection broke before it could clean up.
+func stale(labels map[string]string, host string) bool {
+	return host != "" && labels[LabelHost] == host && labels[LabelRun] != "" && !alive(labels[LabelPID])
+}
+
+// Removed is what a sweep or a clean removed.
+type Removed struct {
+	Containers []string // "<id> <run> <cell>/<step>"
+	Volumes    []string
+	Images     []string
+}
+
+// SweepStale removes the containers of earlier runs on this host whose
+// Parity process is gone. Runs of other hosts (a shared remote daemon) and
+// live runs are never touched.
+func (e *Engine) SweepStale(ctx context.Context) (Removed, error) {
+	return e.removeContainers(ctx, func(c container.Summary) bool { return stale(c.Labels, e.host) })
+}
+
+// CleanOptions say what Clean removes besides dead runs' containers.
+type CleanOptions struct {
+	// All also removes cache volumes and derived parity-setup images.
+	All bool
+	// VolumePrefix, when set, limits the volumes removed to names with it
+	// (a cache scope); empty removes every volume labelled LabelCache.
+	VolumePrefix string
+}
+
+// Clean removes Parity's containers that no live run needs: those of dead
+// runs on this host, and stopped ones from anywhere; with All also running
+// ones of other hosts (whose runs cannot be checked from here), the cache
+// volumes and the parity-setup images. A live run's on this host stay.
+func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
+	rm, err := e.removeContainers(ctx, func(c container.Summary) bool {
+		l := c.Labels
+		switch {
+		case l[LabelRun] == e.runID:
+			return false
+		case l[LabelHost] == e.host && e.host != "":
+			return !alive(l[LabelPID])
+		}
+		return o.All || c.State != container.StateRunning
+	})
+	if !o.All || err != nil {
+		return rm, err
+	}
+	vols, err := e.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelCache))})
+	if err != nil {
+		return rm, fmt.Errorf("docker: list cache volumes: %w", err)
+	}
+	var errs []error
+	for _, v := range vols.Volumes {
+		if !strings.HasPrefix(v.Name, o.VolumePrefix) {
+			continue
+		}
+		if err := e.cli.VolumeRemove(ctx, v.Name, false); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("volume %s: %w", v.Name, err))
+			continue
+		}
+		rm.Volumes = append(rm.Volumes, v.Name)
+	}
+	if o.VolumePrefix == "" {
+		imgs, err := e.cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", SetupImageRepo))})
+		if err != nil {
+			return rm, errors.Join(append(errs, fmt.Errorf("docker: list setup images: %w", err))...)
+		}
+		for _, im := range imgs {
+			for _, tag := range im.RepoTags {
+				if _, err := e.cli.ImageRemove(ctx, tag, image.RemoveOptions{}); err != nil && !client.IsErrNotFound(err) {
+					errs = append(errs, fmt.Errorf("image %s: %w", tag, err))
+					continue
+				}
+				rm.Images = append(rm.Images, tag)
+			}
+		}
+	}
+	return rm, errors.Join(errs...)
+}
+
+func (e *Engine) removeContainers(ctx context.Context, match func(container.Summary) bool) (Removed, error) {
+	var rm Removed
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelRun))})
+	if err != nil {
+		return rm, fmt.Errorf("docker: list containers: %w", err)
+	}
+	var errs []error
+	for _, c := range list {
+		if !match(c) {
+			continue
+		}
+		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+			errs = append(errs, fmt.Errorf("container %s: %w", c.ID[:12], err))
+			continue
+		}
+		rm.Containers = append(rm.Containers, fmt.Sprintf("%s run %s %s/%s", c.ID[:12], c.Labels[LabelRun], c.Labels[LabelCell], c.Labels[LabelStep]))
+	}
+	return rm, errors.Join(errs...)
+}

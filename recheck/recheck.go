@@ -1,0 +1,286 @@
+// Package recheck decides, from a first report, what to run again and
+// what the runs mean. Re-runs (--reruns N) tell a flaky test (its outcome
+// varies inside one cell) from a divergent one; experiments (--explain)
+// re-run a divergent test in a cell where it failed with one factor flipped
+// towards a cell where it passed, to prove a cause. Everything here is pure:
+// it turns reports and planned Specs into reduced Specs, and runner results
+// back into outcomes. The pipeline runs the Specs with runner.Run.
+package recheck
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/report"
+	"github.com/parity-ci/parity/testjson"
+)
+
+// Target is one test to read back from a run: a top-level test or a
+// subtest (its top-level parent is what runs).
+type Target struct {
+	Package, Test string
+}
+
+// Run is one reduced Spec to execute and what to read from its result.
+type Run struct {
+	Spec    job.Spec
+	Cell    string // the report cell the run stands for
+	Targets []Target
+	Attempt int    // re-runs: 1..N
+	Trial   string // experiments: the experiment's id
+}
+
+// Label names the run in progress output: the cell and what the run is.
+func (r Run) Label() string {
+	if r.Trial != "" {
+		return fmt.Sprintf("%s explain %s", r.Cell, r.Trial)
+	}
+	return fmt.Sprintf("%s rerun %d", r.Cell, r.Attempt)
+}
+
+// PlanReruns returns n re-runs, in every cell where it ran, of each test
+// that failed, diverged or was already flaky in the first report. One run
+// per cell and attempt re-runs all of that cell's targets, package by
+// package, with -count=1. Each run's test step gets PARITY_RERUN=<nonce>-<attempt>:
+// a runtime that caches steps (Dagger) must run every re-run afresh, and
+// a run's nonce keeps an earlier run's re-runs from being served either.
+func PlanReruns(rep report.Report, specs []job.Spec, n int, nonce string) []Run {
+	if n <= 0 {
+		return nil
+	}
+	byCell := specsByCell(specs)
+	ran := map[string]bool{}
+	for _, c := range rep.Cells {
+		ran[c.Name] = c.RanTests()
+	}
+	targets := map[string][]Target{}
+	var order []string
+	for _, row := range rep.Tests {
+		if row.IsPackage() || !needsRerun(row) {
+			continue
+		}
+		for _, res := range row.Results {
+			if !res.Outcome.Ran() || !ran[res.Cell] {
+				continue
+			}
+			if _, ok := targets[res.Cell]; !ok {
+				order = append(order, res.Cell)
+			}
+			targets[res.Cell] = append(targets[res.Cell], Target{row.Package, row.Test})
+		}
+	}
+	var runs []Run
+	for attempt := 1; attempt <= n; attempt++ {
+		for _, cell := range order {
+			spec, ok := byCell[cell]
+			if !ok || spec.NotRunnable != "" {
+				continue
+			}
+			ch := Change{Env: []string{fmt.Sprintf("PARITY_RERUN=%s-%d", nonce, attempt)}}
+			runs = append(runs, Run{Spec: Reduce(spec, targets[cell], ch), Cell: cell, Targets: targets[cell], Attempt: attempt})
+		}
+	}
+	return runs
+}
+
+func needsRerun(row report.TestRow) bool {
+	return row.Failed || row.Divergent || row.Flaky ||
+		slices.ContainsFunc(row.Results, func(r report.Result) bool { return r.Outcome.Failed() })
+}
+
+func specsByCell(specs []job.Spec) map[string]job.Spec {
+	m := make(map[string]job.Spec, len(specs))
+	for _, s := range specs {
+		m[s.Cell.String()] = s
+	}
+	return m
+}
+
+// ReadReruns turns the re-runs' results (in run order) into outcomes. A run
+// whose cell did not get to run tests (the runtime failed) says nothing
+// about its tests, and a test missing from a run's output is left out.
+func ReadReruns(runs []Run, results []job.Result) []report.Rerun {
+	var out []report.Rerun
+	for i, run := range runs {
+		if i >= len(results) {
+			break
+		}
+		for t, o := range outcomes(run, results[i]) {
+			out = append(out, report.Rerun{Package: t.Package, Test: t.Test, Cell: run.Cell, Outcome: o})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b report.Rerun) int {
+		return strings.Compare(a.Package+"\x00"+a.Test+"\x00"+a.Cell, b.Package+"\x00"+b.Test+"\x00"+b.Cell)
+	})
+	return out
+}
+
+// outcomes reads each target's outcome from one run's result.
+func outcomes(run Run, res job.Result) map[Target]testjson.Outcome {
+	out := map[Target]testjson.Outcome{}
+	if !res.Status.RanTests() {
+		return out
+	}
+	stderr := ""
+	if st, ok := res.Step(job.StepTest); ok {
+		stderr = st.Stderr
+	}
+	parsed := testjson.ParseOutput(res.TestJSON, stderr)
+	for _, t := range run.Targets {
+		if tr, ok := parsed.Test(t.Package, t.Test); ok && tr.Outcome.Ran() {
+			o := tr.Outcome
+			if o == testjson.Crashed && res.Status == job.StatusTimeout {
+				o = testjson.Timeout // the cell ran out of time around it
+			}
+			out[t] = o
+			continue
+		}
+		if p, ok := parsed.Package(t.Package); ok && p.OutsideTests == testjson.BuildFail {
+			out[t] = testjson.BuildFail
+		}
+	}
+	return out
+}
+
+// Change is what an experiment does to a re-run: one factor flipped.
+type Change struct {
+	Env     []string    // KEY=VALUE set for the test step
+	Flags   []string    // extra go test flags
+	Prelude string      // shell run before go test (e.g. an export)
+	NoRace  bool        // drop -race
+	Mounts  []job.Mount // added to the cell's mounts
+}
+
+// Reduce returns the cell's Spec cut down to re-run the targets: the setup
+// step (the C toolchain) if the cell has one, then one test step with
+// -count=1 and -run selecting the targets' top-level tests, package by
+// package. Image, environment, mounts, limits and decisions are kept. The
+// module cache was filled and verified by the first run: no deps step, and
+// the test step stays offline.
+func Reduce(s job.Spec, targets []Target, ch Change) job.Spec {
+	out := s
+	out.Env = slices.Clone(s.Env)
+	out.Mounts = append(slices.Clone(s.Mounts), ch.Mounts...)
+	out.Capabilities = slices.Clone(s.Capabilities)
+	out.Decisions = slices.Clone(s.Decisions)
+	out.Steps = nil
+	var test job.Step
+	for _, st := range s.Steps {
+		switch st.Name {
+		case job.StepSetup:
+			out.Steps = append(out.Steps, st)
+		case job.StepTest:
+			test = st
+		}
+	}
+	flags := testFlags(test.Args, ch)
+	if ch.NoRace {
+		out.Race = false
+	}
+	test.Name = job.StepTest
+	test.Network = false
+	test.Env = mergeEnv(test.Env, ch.Env)
+	test.Args = testCommand(flags, byPackage(targets), ch.Prelude)
+	out.Steps = append(out.Steps, test)
+	return out
+}
+
+// testFlags keeps the first run's flags that shape how a test behaves
+// (-race, -timeout, build flags) and drops those that choose what or how
+// often to run: the re-run chooses those itself.
+func testFlags(args []string, ch Change) []string {
+	flags := []string{"-json"}
+	for _, a := range args {
+		switch {
+		case !strings.HasPrefix(a, "-"):
+			continue // go, test, packages
+		case a == "-json",
+			strings.HasPrefix(a, "-count"), strings.HasPrefix(a, "-run"),
+			strings.HasPrefix(a, "-shuffle"), strings.HasPrefix(a, "-skip"):
+			continue
+		case a == "-race" && ch.NoRace:
+			continue
+		}
+		flags = append(flags, a)
+	}
+	return append(append(flags, "-count=1"), ch.Flags...)
+}
+
+type pkgTests struct {
+	pkg   string
+	tests []string // top-level names, sorted, unique
+}
+
+// byPackage groups the targets' top-level tests per package, in order.
+func byPackage(targets []Target) []pkgTests {
+	var out []pkgTests
+	for _, t := range targets {
+		top, _, _ := strings.Cut(t.Test, "/")
+		i := slices.IndexFunc(out, func(p pkgTests) bool { return p.pkg == t.Package })
+		if i < 0 {
+			out = append(out, pkgTests{pkg: t.Package})
+			i = len(out) - 1
+		}
+		if !slices.Contains(out[i].tests, top) {
+			out[i].tests = append(out[i].tests, top)
+		}
+	}
+	slices.SortFunc(out, func(a, b pkgTests) int { return strings.Compare(a.pkg, b.pkg) })
+	for i := range out {
+		slices.Sort(out[i].tests)
+	}
+	return out
+}
+
+// RunPattern is the -run pattern selecting exactly these top-level tests.
+func RunPattern(tests []string) string {
+	q := make([]string, len(tests))
+	for i, t := range tests {
+		q[i] = regexp.QuoteMeta(t)
+	}
+	return "^(" + strings.Join(q, "|") + ")$"
+}
+
+// testCommand is the test step's argv: plain `go test` for one package,
+// else a shell running one `go test` per package (so each -run selects only
+// its own package's tests) and failing if any did.
+func testCommand(flags []string, pkgs []pkgTests, prelude string) []string {
+	if len(pkgs) == 1 && prelude == "" {
+		args := append([]string{"go", "test"}, flags...)
+		return append(args, "-run="+RunPattern(pkgs[0].tests), pkgs[0].pkg)
+	}
+	var b strings.Builder
+	if prelude != "" {
+		b.WriteString(prelude + "\n")
+	}
+	b.WriteString("rc=0\n")
+	for _, p := range pkgs {
+		args := append([]string{"go", "test"}, flags...)
+		args = append(args, "-run="+RunPattern(p.tests), p.pkg)
+		for i, a := range args {
+			args[i] = shellQuote(a)
+		}
+		b.WriteString(strings.Join(args, " ") + " || rc=1\n")
+	}
+	b.WriteString("exit $rc")
+	return []string{"sh", "-c", b.String()}
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./,:") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// mergeEnv returns base with over's keys replacing base's.
+func mergeEnv(base, over []string) []string {
+	key := func(kv string) string { k, _, _ := strings.Cut(kv, "="); return k }
+	out := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
+		return slices.ContainsFunc(over, func(o string) bool { return key(o) == key(kv) })
+	})
+	return append(out, over...)
+}

@@ -1,0 +1,95 @@
+package render
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
+	"github.com/parity-ci/parity/report"
+	"github.com/parity-ci/parity/testjson"
+)
+
+// recheckReport: TestFlake failed once on musl and passed its re-runs;
+// TestStack fails on musl every time, explained by an experiment.
+func recheckReport(failOnFlaky bool) report.Report {
+	g := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}
+	m := matrix.Cell{Go: "1.26.8", Libc: matrix.Musl, Arch: matrix.AMD64}
+	res := func(c matrix.Cell, o testjson.Outcome) report.Result {
+		return report.Result{Cell: c.String(), Outcome: o}
+	}
+	r := report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Source:        report.Source{Module: "ex"},
+		Options:       report.Options{Reruns: 2, FailOnFlaky: failOnFlaky},
+		Cells: []report.Cell{
+			{Cell: g, Name: g.String(), Status: job.StatusPassed},
+			{Cell: m, Name: m.String(), Status: job.StatusFailed},
+		},
+		Tests: []report.TestRow{
+			{Package: "ex/flaky", Test: "TestFlake", Results: []report.Result{res(g, testjson.Pass), res(m, testjson.Fail)}},
+			{Package: "ex/stack", Test: "TestStack", Results: []report.Result{res(g, testjson.Pass), res(m, testjson.Crashed)}},
+		},
+	}
+	var rr []report.Rerun
+	for range 2 {
+		rr = append(rr,
+			report.Rerun{Package: "ex/flaky", Test: "TestFlake", Cell: g.String(), Outcome: testjson.Pass},
+			report.Rerun{Package: "ex/flaky", Test: "TestFlake", Cell: m.String(), Outcome: testjson.Pass},
+			report.Rerun{Package: "ex/stack", Test: "TestStack", Cell: g.String(), Outcome: testjson.Pass},
+			report.Rerun{Package: "ex/stack", Test: "TestStack", Cell: m.String(), Outcome: testjson.Crashed})
+	}
+	r = report.WithReruns(r, rr)
+	return report.WithExplanations(r, map[[2]string]report.Explanation{{"ex/stack", "TestStack"}: {
+		Cell: m.String(), Passing: g.String(), Confirmed: true, Experiment: "c-stack-8m",
+		Text:  "confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks",
+		Tried: []report.Trial{{ID: "cgo-flip", Description: "CGO_ENABLED flipped", Outcome: testjson.BuildFail}, {ID: "c-stack-8m", Description: "8 MiB C thread stacks", Outcome: testjson.Pass}},
+	}})
+}
+
+func TestRenderersShowFlakyAndExplanations(t *testing.T) {
+	r := recheckReport(false)
+	var term, md, junit bytes.Buffer
+	if err := Terminal(&term, r, TerminalOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := JUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		out  string
+		want []string
+	}{
+		"terminal": {term.String(), []string{"FLAKY (1)", "go1.26.8/musl/amd64: 2 passed, 1 failed (fail pass pass)",
+			"explain: confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks (experiments in go1.26.8/musl/amd64, towards go1.26.8/glibc/amd64)",
+			"1 divergent test, 1 flaky test"}},
+		"markdown": {md.String(), []string{"### Flaky tests (1)", "| go1.26.8/musl/amd64 | 2 | 1 | fail pass pass |",
+			"**Experiment:** confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks", "Tried: CGO\\_ENABLED flipped: build-fail; 8 MiB C thread stacks: pass"}},
+		"junit": {junit.String(), []string{`<property name="flaky" value="go1.26.8/musl/amd64: 2 passed, 1 failed (fail pass pass)">`,
+			`<property name="explanation" value="confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks">`}},
+	} {
+		for _, w := range c.want {
+			if !strings.Contains(c.out, w) {
+				t.Errorf("%s output lacks %q:\n%s", name, w, c.out)
+			}
+		}
+	}
+	if strings.Count(term.String(), "TestFlake") != 1 {
+		t.Errorf("the flaky test is listed elsewhere than FLAKY:\n%s", term.String())
+	}
+	// In JUnit a flaky test fails nothing, unless --fail-on-flaky.
+	if strings.Count(junit.String(), "<failure") != 0 || strings.Count(junit.String(), "<error") != 1 {
+		t.Errorf("junit: want the crash as the only problem:\n%s", junit.String())
+	}
+	junit.Reset()
+	if err := JUnit(&junit, recheckReport(true)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(junit.String(), "<failure") != 1 {
+		t.Errorf("junit with --fail-on-flaky: want the flake as a failure:\n%s", junit.String())
+	}
+}

@@ -1,0 +1,34 @@
+package report
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
+)
+
+// TestCachedCellKeepsRecordedTime: a cell the runtime replayed from cache
+// reports the time its steps recorded, not the replay's half second, and
+// says which steps were replayed.
+func TestCachedCellKeepsRecordedTime(t *testing.T) {
+	cell := func(cached bool) job.Result {
+		return job.Result{
+			Cell: matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.AMD64}, Status: job.StatusPassed,
+			Duration: 500 * time.Millisecond,
+			Steps: []job.StepResult{
+				{Name: job.StepProbe, Duration: 2 * time.Second, Cached: cached},
+				{Name: job.StepTest, Duration: 10 * time.Minute, Cached: cached},
+			},
+		}
+	}
+	rep := Build(Meta{}, []job.Result{cell(true)})
+	c := rep.Cells[0]
+	if c.DurationSeconds != 602 || !c.Steps[0].Cached || !c.Steps[1].Cached || c.Steps[1].DurationSeconds != 600 {
+		t.Fatalf("replayed cell: %+v", c)
+	}
+	rep = Build(Meta{}, []job.Result{cell(false)})
+	if c := rep.Cells[0]; c.DurationSeconds != 0.5 || c.Steps[0].Cached {
+		t.Fatalf("fresh cell: %+v", c)
+	}
+}

@@ -1,0 +1,3 @@
+module example.com/goaxis
+
+go 1.23

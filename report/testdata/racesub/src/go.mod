@@ -1,0 +1,3 @@
+module example.com/racesub
+
+go 1.26

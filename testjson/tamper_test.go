@@ -1,0 +1,179 @@
+package testjson
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// go126-forged.json is real output of src/forge (go test -json -p 2 ./...,
+// piped): its TestForge opens the go command's stdout (/proc/$PPID/fd/1)
+// and writes test2json events for its own package, for package a (ended by
+// then) and for a package that never runs; package c runs meanwhile.
+func TestForgedEventsAreNotApplied(t *testing.T) {
+	run, _ := parseCapture(t, "go126-forged.json")
+	got := map[string]Outcome{}
+	for _, tt := range run.Tests {
+		got[strings.TrimPrefix(tt.Package, "example.com/forge/")+" "+tt.Name] = tt.Outcome
+	}
+	checkMap(t, "test", got, map[string]Outcome{
+		"a TestA":      Pass, // forged fail after a's result
+		"a TestAFails": Fail, // forged run+pass after a's result
+		"b TestBFails": Fail, // a forged second run that passed (see the report's -count check)
+		"b TestForge":  Fail, // forged pass before its real fail
+		"c TestC":      Pass,
+	})
+	for _, p := range run.Packages {
+		want := map[string]Outcome{"a": Fail, "b": Fail, "c": Pass}[strings.TrimPrefix(p.ImportPath, "example.com/forge/")]
+		if p.Outcome != want {
+			t.Errorf("package %s = %s, want %s (a forged package pass came after a's real fail)", p.ImportPath, p.Outcome, want)
+		}
+	}
+	want := []Tamper{
+		{"example.com/forge/a", `"fail" of TestA after the package's result`},
+		{"example.com/forge/a", `"run" of TestAFails after the package's result`},
+		{"example.com/forge/a", `"pass" of TestAFails after the package's result`},
+		{"example.com/forge/a", `package "pass" after the package's result`},
+		{"example.com/forge/ghost", `"run" of TestMadeUp before the package's start`},
+		{"example.com/forge/ghost", `"pass" of TestMadeUp before the package's start`},
+		{"example.com/forge/b", `"pass" of TestNeverRan with no run event`},
+		{"example.com/forge/b", `two results for TestForge in one run (pass, then fail): kept fail`},
+	}
+	if fmt.Sprint(run.Tampered) != fmt.Sprint(want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(strings.Split(fmt.Sprint(run.Tampered), "} {"), "}\n{"), strings.Join(strings.Split(fmt.Sprint(want), "} {"), "}\n{"))
+	}
+}
+
+// Real streams have no findings. Packages tested in parallel (-p 2, the
+// default on any machine with two cores) interleave their events, so a
+// package's events inside another's block are not evidence of forging.
+func TestRealStreamsAreNotTampered(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("captures: %v %v", files, err)
+	}
+	for _, f := range files {
+		if filepath.Base(f) == "go126-forged.json" {
+			continue
+		}
+		run, _ := parseCapture(t, filepath.Base(f))
+		if len(run.Tampered) > 0 {
+			t.Errorf("%s: %v", f, run.Tampered)
+		}
+	}
+	run, raw := parseCapture(t, "go126-interleaved.json")
+	if !strings.Contains(raw, `"Action":"start","Package":"example.com/inter/y"`) || len(run.Tests) != 4 {
+		t.Fatalf("interleaved capture: %d tests", len(run.Tests))
+	}
+	for _, tt := range run.Tests {
+		if tt.Outcome != Pass {
+			t.Errorf("%s %s = %s, want pass", tt.Package, tt.Name, tt.Outcome)
+		}
+	}
+}
+
+func TestTamperStartAndPause(t *testing.T) {
+	stream := event("start", "p", "", "") +
+		event("run", "p", "TestA", "") +
+		event("start", "p", "", "") + // a second start
+		event("run", "p", "TestA", "") + // a run while running
+		event("pass", "p", "TestA", "") +
+		event("cont", "p", "TestA", "") + // cont of a finished test: would reopen it
+		event("fail", "p", "", "")
+	run := ParseString(stream)
+	if len(run.Tampered) != 3 {
+		t.Fatalf("findings: %v", run.Tampered)
+	}
+	if tt, _ := run.Test("p", "TestA"); tt.Outcome != Pass || len(tt.Runs) != 1 {
+		t.Errorf("TestA = %s %v, want one passing run", tt.Outcome, tt.Runs)
+	}
+}
+
+// Streams of go older than 1.20 have no start events at all.
+func TestNoStartEventsAtAll(t *testing.T) {
+	run := ParseString(event("run", "p", "TestA", "") + event("pass", "p", "TestA", "") + event("pass", "p", "", ""))
+	if len(run.Tampered) > 0 {
+		t.Fatalf("findings: %v", run.Tampered)
+	}
+	// A result with no run is impossible there too, even as the first event.
+	run = ParseString(event("fail", "q", "TestB", "") + event("run", "p", "TestA", "") + event("pass", "p", "TestA", "") + event("pass", "p", "", ""))
+	if len(run.Tampered) != 1 || run.Tampered[0] != (Tamper{"q", `"fail" of TestB with no run event`}) {
+		t.Fatalf("findings: %v", run.Tampered)
+	}
+}
+
+func TestTamperFindingsCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(event("start", "p", "", "") + event("pass", "p", "", ""))
+	for i := range 1000 {
+		b.WriteString(event("fail", "p", fmt.Sprintf("Test%d", i), ""))
+	}
+	run := ParseString(b.String())
+	if len(run.Tampered) != maxTamper+1 || !strings.HasPrefix(run.Tampered[maxTamper].Reason, fmt.Sprintf("%d more", 1000-maxTamper)) {
+		t.Fatalf("%d findings, last %v", len(run.Tampered), run.Tampered[len(run.Tampered)-1])
+	}
+}
+
+// go126-cached.json: go test -json ./... run twice over an unchanged module
+// (report/testdata/goaxis/src): every package is replayed from the cache.
+func TestCachedPackages(t *testing.T) {
+	run, _ := parseCapture(t, "go126-cached.json")
+	if len(run.Packages) != 2 {
+		t.Fatalf("%d packages", len(run.Packages))
+	}
+	for _, p := range run.Packages {
+		if !p.Cached || p.Outcome != Pass {
+			t.Errorf("%s: cached=%v outcome=%s, want cached pass", p.ImportPath, p.Cached, p.Outcome)
+		}
+	}
+	run, _ = parseCapture(t, "go126-outcomes.json")
+	for _, p := range run.Packages {
+		if p.Cached {
+			t.Errorf("%s: cached in a -count=1 run", p.ImportPath)
+		}
+	}
+}
+
+// A stream is untrusted input: any sequence of events parses without
+// panicking, and a forged event never adds a result to an ended package.
+func FuzzForgedEvents(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add([]byte{4, 1, 4, 3, 3, 2, 8, 7})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		actions := []string{"start", "run", "pause", "cont", "pass", "fail", "skip", "output", "bench"}
+		var b strings.Builder
+		for i, op := range ops {
+			test := []string{"", "TestA", "TestA/sub", "TestB"}[int(op>>4)%4]
+			pkg := []string{"p", "q"}[i%2]
+			b.WriteString(event(actions[int(op)%len(actions)], pkg, test, "x\n"))
+		}
+		run := ParseString(b.String())
+		for _, tt := range run.Tests {
+			if len(tt.Runs) == 0 {
+				t.Errorf("%s %s: a result with no run", tt.Package, tt.Name)
+			}
+		}
+	})
+}
+
+// A forged package pass while one of its tests runs (packages run in
+// parallel, so a forger can hit one mid-test) does not end the package: its
+// real results that follow still count.
+func TestForgedPackagePassWhileATestRuns(t *testing.T) {
+	stream := event("start", "q", "", "") +
+		event("run", "q", "TestSlow", "") +
+		event("pass", "q", "", "") + // forged
+		event("fail", "q", "TestSlow", "") +
+		event("fail", "q", "", "")
+	run := ParseString(stream)
+	if len(run.Tampered) != 1 || run.Tampered[0].Reason != `package "pass" while TestSlow is running` {
+		t.Fatalf("findings: %v", run.Tampered)
+	}
+	if tt, _ := run.Test("q", "TestSlow"); tt.Outcome != Fail {
+		t.Errorf("TestSlow = %s, want fail", tt.Outcome)
+	}
+	if p, _ := run.Package("q"); p.Outcome != Fail {
+		t.Errorf("q = %s, want fail", p.Outcome)
+	}
+}

@@ -1,0 +1,3 @@
+module example.com/inter
+
+go 1.26
