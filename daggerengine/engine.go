@@ -90,7 +90,9 @@ func archOf(platform string) string {
 // Name implements runner.Runtime.
 func (e *Engine) Name() string { return "dagger" }
 
-// Traits says what Dagger cannot honour, so the policies can say so.
+// Traits says what Dagger cannot honour, so the policies can say so: no
+// read-only root, no single capability, no per-step network switch, no
+// no-new-privileges (measured: NoNewPrivs 0 in every cell).
 func (e *Engine) Traits() policies.Traits {
 	return policies.Traits{Name: "dagger", NativeArch: e.native}
 }

@@ -184,3 +184,29 @@ func TestDecisionListsCredentials(t *testing.T) {
 	}
 	t.Fatal("no deps-env decision")
 }
+
+// TestClaimsMatchTheEngine: what the plan for this engine's Traits claims
+// is what the probe measured on a real v0.21.8 engine (2026-11-27):
+// NoNewPrivs 0 in every cell, uid 65534, and uid 0 under attach-insecure.
+func TestClaimsMatchTheEngine(t *testing.T) {
+	rt := (&Engine{native: matrix.AMD64}).Traits()
+	for level, probe := range map[policies.PtraceLevel]map[string]string{
+		policies.PtraceAuto:   {"uid": "65534", "NoNewPrivs": "0", "rootfs": "readonly", "CapEff": "0000000000000000"},
+		policies.PtraceAttach: {"uid": "0", "NoNewPrivs": "0", "rootfs": "writable"},
+	} {
+		s, err := policies.Plan(matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.AMD64}, matrix.Builtin(), policies.Options{Ptrace: level}, rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range policies.Claims(s) {
+			if probe[k] != want {
+				t.Errorf("--ptrace=%q: the decisions claim %s=%s; measured %q", level, k, want, probe[k])
+			}
+		}
+		// The ops follow the claims: root exactly when claimed.
+		user := stepOps(s, stepOf(t, s, job.StepTest), credentials{})[0].value
+		if uid, _, _ := strings.Cut(user, ":"); uid != probe["uid"] {
+			t.Errorf("--ptrace=%q: steps run as %s, measured uid %s", level, user, probe["uid"])
+		}
+	}
+}

@@ -66,7 +66,7 @@ func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options,
 		return rep
 	}
 	subjects := recheck.Subjects(rep)
-	runs := recheck.PlanExperiments(rep, p.Specs, subjects, recheck.Experiments)
+	runs := recheck.PlanExperiments(rep, p.Specs, p.PinSet, subjects, recheck.Experiments)
 	if len(runs) == 0 {
 		return rep
 	}

@@ -39,8 +39,10 @@ type Plan struct {
 	// the report records, so runs from other checkouts compare by content.
 	PinsDigest string
 	Specs      []job.Spec
-	// Recheck is what runs after the cells (see Execute).
+	// Recheck is what runs after the cells (see Execute); PinSet is every
+	// pin (built-in ones too), for the --explain Go-version experiment.
 	Recheck Recheck
+	PinSet  matrix.Pins
 }
 
 // ErrNoGoMod is returned when the source has no go.mod.
@@ -75,6 +77,7 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 		}
 	}
 	p.PinsDigest = pinsDigest(pins)
+	p.PinSet = pins
 	cells, err := matrix.Expand(in.Matrix, pins.GoVersions())
 	if err != nil {
 		return Plan{}, err

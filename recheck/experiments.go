@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/report"
 	"github.com/parity-ci/parity/testjson"
 )
@@ -43,38 +44,45 @@ type Experiment struct {
 	// Axes are the divergence axes the factor belongs to; the experiment is
 	// tried when the divergence follows one of them or no axis at all.
 	Axes []string
-	// Apply fills the change for a failing and a passing cell's Specs, or
-	// reports that the factor does not differ or cannot be flipped there.
-	Apply func(fail, pass job.Spec) (Change, bool)
+	// Apply fills the change for a failing and a passing cell, or reports
+	// that the factor does not differ or cannot be flipped there.
+	Apply func(s Setting) (Change, bool)
+}
+
+// Setting is what an experiment is planned from: the failing cell's Spec
+// (where it runs), the passing cell's, and the pins (images by Go and libc).
+type Setting struct {
+	Fail, Pass job.Spec
+	Pins       matrix.Pins
 }
 
 // Experiments is the table --explain tries, in order; the first that turns
 // a test green is the one reported.
 var Experiments = []Experiment{
 	{ID: "race-off", Description: "-race off", Axes: []string{report.AxisRace},
-		Apply: func(fail, pass job.Spec) (Change, bool) {
-			return Change{NoRace: true}, fail.Race && !pass.Race
+		Apply: func(s Setting) (Change, bool) {
+			return Change{NoRace: true}, s.Fail.Race && !s.Pass.Race
 		}},
 	{ID: "c-stack-8m", Description: "8 MiB C thread stacks", Axes: []string{report.AxisLibc},
-		Apply: func(fail, _ job.Spec) (Change, bool) {
+		Apply: func(s Setting) (Change, bool) {
 			// musl's default thread stack is 128 KiB, glibc's 8 MiB; musl
 			// takes a bigger default from PT_GNU_STACK, which only the
 			// external linker writes.
-			return Change{Flags: []string{"-ldflags=-linkmode=external -extldflags=-Wl,-z,stack-size=8388608"}}, cgo(fail)
+			return Change{Flags: []string{"-ldflags=-linkmode=external -extldflags=-Wl,-z,stack-size=8388608"}}, cgo(s.Fail)
 		}},
 	{ID: "cgo-flip", Description: "CGO_ENABLED flipped", Axes: []string{report.AxisLibc},
-		Apply: func(fail, _ job.Spec) (Change, bool) {
-			if cgo(fail) {
+		Apply: func(s Setting) (Change, bool) {
+			if cgo(s.Fail) {
 				return Change{Env: []string{"CGO_ENABLED=0"}, NoRace: true}, true // -race needs cgo
 			}
 			return Change{Env: []string{"CGO_ENABLED=1"}}, true
 		}},
 	{ID: "netdns-go", Description: "GODEBUG=netdns=go", Axes: []string{report.AxisLibc},
-		Apply: func(job.Spec, job.Spec) (Change, bool) {
+		Apply: func(Setting) (Change, bool) {
 			return Change{Env: []string{"GODEBUG=netdns=go"}}, true
 		}},
 	{ID: "zoneinfo-go", Description: "ZONEINFO=$GOROOT/lib/time/zoneinfo.zip", Axes: []string{report.AxisLibc, report.AxisGo},
-		Apply: func(job.Spec, job.Spec) (Change, bool) {
+		Apply: func(Setting) (Change, bool) {
 			return Change{Prelude: `export ZONEINFO="$(go env GOROOT)/lib/time/zoneinfo.zip"`}, true
 		}},
 	imageFile("file-mime-types", "/etc/mime.types", "/etc/mime.types", false),
@@ -83,6 +91,21 @@ var Experiments = []Experiment{
 	imageFile("file-passwd", "/etc/passwd", "/etc/passwd", false),
 	imageFile("program-bash", "/usr/bin/bash", "/usr/local/bin/bash", false),
 	imageFile("program-git", "/usr/bin/git", "/usr/local/bin/git", false),
+	{ID: "go-version", Description: "the passing cell's Go on this cell's libc", Axes: []string{report.AxisGo},
+		Apply: func(s Setting) (Change, bool) {
+			if s.Fail.Cell.Go == s.Pass.Cell.Go {
+				return Change{}, false
+			}
+			_, ref, err := s.Pins.Lookup(matrix.Cell{Go: s.Pass.Cell.Go, Libc: s.Fail.Cell.Libc, Arch: s.Fail.Cell.Arch})
+			if err != nil {
+				return Change{}, false // the lock has no such image
+			}
+			img := ref.String()
+			if img == s.Pass.Image && s.Fail.Platform == s.Pass.Platform {
+				return Change{}, false // that is the passing cell itself
+			}
+			return Change{Image: img}, true
+		}},
 }
 
 // imageFile is an experiment that copies one file or program, read-only,
@@ -96,7 +119,8 @@ func imageFile(id, path, target string, dir bool) Experiment {
 	}
 	return Experiment{
 		ID: id, Description: desc + " from the passing cell's image", Axes: []string{report.AxisLibc, report.AxisGo, report.AxisArch},
-		Apply: func(fail, pass job.Spec) (Change, bool) {
+		Apply: func(s Setting) (Change, bool) {
+			fail, pass := s.Fail, s.Pass
 			if fail.Image == pass.Image && fail.Platform == pass.Platform {
 				return Change{}, false
 			}
@@ -176,7 +200,7 @@ func distance(a, b report.Cell) int {
 
 // PlanExperiments returns one run per applicable experiment per subject,
 // in the subject's failing cell.
-func PlanExperiments(rep report.Report, specs []job.Spec, subjects []Subject, table []Experiment) []Run {
+func PlanExperiments(rep report.Report, specs []job.Spec, pins matrix.Pins, subjects []Subject, table []Experiment) []Run {
 	byCell := specsByCell(specs)
 	axes := map[Target][]string{}
 	for _, d := range rep.Divergences {
@@ -193,7 +217,7 @@ func PlanExperiments(rep report.Report, specs []job.Spec, subjects []Subject, ta
 			if !appliesTo(x, axes[s.Target]) {
 				continue
 			}
-			ch, ok := x.Apply(fail, pass)
+			ch, ok := x.Apply(Setting{Fail: fail, Pass: pass, Pins: pins})
 			if !ok {
 				continue
 			}
@@ -228,11 +252,8 @@ func Explain(subjects []Subject, runs []Run, results []job.Result, table []Exper
 			tr := report.Trial{ID: run.Trial, Description: desc[run.Trial]}
 			if o, ok := outcomes(run, results[i])[s.Target]; ok {
 				tr.Outcome = o
-			} else {
+			} else if tr.Error = results[i].Message; tr.Error == "" {
 				tr.Error = string(results[i].Status)
-				if results[i].Message != "" {
-					tr.Error += ": " + results[i].Message
-				}
 			}
 			if tr.Outcome == testjson.Pass && !e.Confirmed {
 				e.Confirmed, e.Experiment = true, tr.ID

@@ -152,6 +152,7 @@ type Change struct {
 	Prelude string      // shell run before go test (e.g. an export)
 	NoRace  bool        // drop -race
 	Mounts  []job.Mount // added to the cell's mounts
+	Image   string      // another image for the cell's platform (another Go)
 }
 
 // Reduce returns the cell's Spec cut down to re-run the targets: the setup
@@ -179,6 +180,9 @@ func Reduce(s job.Spec, targets []Target, ch Change) job.Spec {
 	flags := testFlags(test.Args, ch)
 	if ch.NoRace {
 		out.Race = false
+	}
+	if ch.Image != "" {
+		out.Image = ch.Image
 	}
 	test.Name = job.StepTest
 	test.Network = false

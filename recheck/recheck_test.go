@@ -178,7 +178,7 @@ func TestExperimentsFollowTheAxis(t *testing.T) {
 		t.Fatalf("subjects = %+v, want %+v (a pass/skip divergence has nothing to explain)", subjects, want)
 	}
 	specs := []job.Spec{spec(glibc, true, "golang:glibc@sha256:g"), spec(musl, true, "golang:musl@sha256:m"), spec(arm, false, "golang:glibc@sha256:g")}
-	runs := PlanExperiments(rep, specs, subjects, Experiments)
+	runs := PlanExperiments(rep, specs, nil, subjects, Experiments)
 	byTest := map[string][]string{}
 	for _, r := range runs {
 		byTest[r.Targets[0].Test] = append(byTest[r.Targets[0].Test], r.Trial)
@@ -263,5 +263,37 @@ func TestShouldExplain(t *testing.T) {
 	}
 	if _, err := ParseExplain("sometimes"); err == nil {
 		t.Fatal("bad --explain accepted")
+	}
+}
+
+func TestGoVersionExperimentUsesThePassingGoOnTheFailingLibc(t *testing.T) {
+	pins := matrix.Builtin()
+	img := func(goV string, libc matrix.Libc) string {
+		_, ref, err := pins.Lookup(matrix.Cell{Go: goV, Libc: libc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref.String()
+	}
+	failCell := matrix.Cell{Go: "1.26.8", Libc: matrix.Musl, Arch: matrix.AMD64}
+	passCell := matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.AMD64}
+	rep := report.WithReruns(report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Cells:         []report.Cell{cellOf(failCell, true, job.StatusFailed), cellOf(passCell, true, job.StatusPassed)},
+		Tests: []report.TestRow{{Package: "ex/a", Test: "TestNew", Results: []report.Result{
+			{Cell: failCell.String(), Outcome: testjson.Fail}, {Cell: passCell.String(), Outcome: testjson.Pass}}}},
+	}, nil)
+	specs := []job.Spec{spec(failCell, true, img("1.26.8", matrix.Musl)), spec(passCell, true, img("1.27.1", matrix.Glibc))}
+	runs := PlanExperiments(rep, specs, pins, Subjects(rep), Experiments)
+	i := slices.IndexFunc(runs, func(r Run) bool { return r.Trial == "go-version" })
+	if i < 0 {
+		t.Fatalf("no go-version experiment among %d runs", len(runs))
+	}
+	if got, want := runs[i].Spec.Image, img("1.27.1", matrix.Musl); got != want || runs[i].Spec.Platform != "linux/amd64" || runs[i].Cell != failCell.String() {
+		t.Fatalf("go-version runs %s on %s in %s, want %s on linux/amd64 in %s", got, runs[i].Spec.Platform, runs[i].Cell, want, failCell)
+	}
+	// Without a pin for that pair, nothing to try.
+	if runs := PlanExperiments(rep, specs, nil, Subjects(rep), Experiments); slices.ContainsFunc(runs, func(r Run) bool { return r.Trial == "go-version" }) {
+		t.Fatal("go-version planned with no pin")
 	}
 }

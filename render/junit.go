@@ -56,8 +56,9 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	// Properties: "flaky" and "explanation" (re-runs and experiments).
-	Properties []junitProperty `xml:"properties>property,omitempty"`
+	// Properties: "flaky" and "explanation" (re-runs and experiments); a
+	// pointer, since encoding/xml writes an empty "a>b" parent anyway.
+	Properties *junitCaseProperties `xml:"properties,omitempty"`
 }
 
 type junitProblem struct {

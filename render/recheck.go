@@ -142,14 +142,24 @@ func (m *md) explanationBlock(row report.TestRow) {
 // reports whether the case is flaky in the cell and must not be shown as a
 // failure (flaky tests fail nothing without --fail-on-flaky).
 func junitRecheck(r report.Report, row report.TestRow, cell string, tc *junitCase) (forgiven bool) {
+	add := func(name, value string) {
+		if tc.Properties == nil {
+			tc.Properties = &junitCaseProperties{}
+		}
+		tc.Properties.Items = append(tc.Properties.Items, junitProperty{name, value})
+	}
 	if f, ok := flakyIn(r, row, cell); ok {
-		tc.Properties = append(tc.Properties, junitProperty{"flaky", flakyCellText(f)})
+		add("flaky", flakyCellText(f))
 		forgiven = !r.Options.FailOnFlaky
 	}
 	if e := row.Explanation; e != nil && e.Cell == cell {
-		tc.Properties = append(tc.Properties, junitProperty{"explanation", e.Text})
+		add("explanation", e.Text)
 	}
 	return forgiven
+}
+
+type junitCaseProperties struct {
+	Items []junitProperty `xml:"property"`
 }
 
 // flakyCell reports whether some test is flaky in the cell: its failure

@@ -93,3 +93,13 @@ func TestRenderersShowFlakyAndExplanations(t *testing.T) {
 		t.Errorf("junit with --fail-on-flaky: want the flake as a failure:\n%s", junit.String())
 	}
 }
+
+func TestJUnitCasesWithoutRecheckHaveNoProperties(t *testing.T) {
+	var junit bytes.Buffer
+	if err := JUnit(&junit, recheckReport(false)); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(junit.String(), "<properties>"); n != 2+2 { // two suites, the flaky and the explained case
+		t.Errorf("%d <properties> elements, want 4:\n%s", n, junit.String())
+	}
+}

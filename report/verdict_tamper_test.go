@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,14 +58,8 @@ func forgedCell(t *testing.T, count int, capture string) Report {
 func TestForgedStreamIsTampered(t *testing.T) {
 	r := forgedCell(t, 1, capture(t, "go126-forged.json"))
 	c := r.Cells[0]
-	if len(c.Tampered) != 9 {
+	if len(c.Tampered) != 10 {
 		t.Fatalf("tampered = %+v", c.Tampered)
-	}
-	// The forged second run of TestBFails (to make its failure look flaky)
-	// is impossible with -count=1: found by the report, not the stream.
-	last := c.Tampered[len(c.Tampered)-1]
-	if last.Package != "example.com/forge/b" || last.Reason != "2 runs of TestBFails with -count=1" {
-		t.Errorf("last finding = %+v", last)
 	}
 	row := findRow(t, r, "example.com/forge/b", "TestBFails")
 	if res, _ := row.Result(glibcAMD64.String()); res.Flaky || res.Outcome != testjson.Fail || !row.Failed {
@@ -81,12 +76,39 @@ func TestForgedStreamIsTampered(t *testing.T) {
 		t.Errorf("a.TestAFails no longer fails")
 	}
 	v := r.Conclusion
-	if v.OK || v.TamperedCells != 1 || !strings.Contains(strings.Join(v.Reasons, "\n"), "cell go1.26.8/glibc/amd64: a test forged go test's output (9 events") {
+	if v.OK || v.TamperedCells != 1 || !strings.Contains(strings.Join(v.Reasons, "\n"), "cell go1.26.8/glibc/amd64: a test forged go test's output (10 events") {
 		t.Errorf("verdict = %+v", v)
 	}
 	// An honest stream with -count=2 has two runs per test and no finding.
 	if r := forgedCell(t, 2, capture(t, "go126-count2.json")); len(r.Cells[0].Tampered) != 0 || r.Conclusion.TamperedCells != 0 {
 		t.Errorf("count2: %+v", r.Cells[0].Tampered)
+	}
+}
+
+// A forged second run that mimics test2json to the letter (run, output,
+// pass) cannot be told from a real one in the stream, but go test runs each
+// test -count times: with -count=1 a second run is forged (here, to make a
+// real failure look flaky, which would stop failing the verdict).
+func TestForgedRunBeyondCount(t *testing.T) {
+	ev := func(action, test, out string) string {
+		return fmt.Sprintf(`{"Action":%q,"Package":"m/p","Test":%q,"Output":%q}`+"\n", action, test, out)
+	}
+	stream := ev("start", "", "") +
+		ev("run", "TestX", "") + ev("output", "TestX", "=== RUN   TestX\n") + ev("output", "TestX", "    x_test.go:3: real\n") + ev("fail", "TestX", "") +
+		ev("run", "TestX", "") + ev("output", "TestX", "=== RUN   TestX\n") + ev("pass", "TestX", "") + // forged
+		ev("fail", "", "")
+	for count, want := range map[int]int{0: 1, 1: 1, 2: 0} {
+		r := forgedCell(t, count, stream)
+		res, _ := findRow(t, r, "m/p", "TestX").Result(glibcAMD64.String())
+		if got := len(r.Cells[0].Tampered); got != want {
+			t.Errorf("-count=%d: findings %+v, want %d", count, r.Cells[0].Tampered, want)
+		}
+		if want == 1 && (res.Flaky || res.Outcome != testjson.Fail || r.Cells[0].Tampered[0].Reason != "2 runs of TestX with -count=1") {
+			t.Errorf("-count=%d: TestX = %+v, finding %+v", count, res, r.Cells[0].Tampered)
+		}
+		if want == 0 && !res.Flaky {
+			t.Errorf("-count=2: TestX not flaky: %+v", res)
+		}
 	}
 }
 

@@ -37,12 +37,16 @@
 // (/proc/$PPID/fd/1) and so forge results. Events the go command cannot
 // have printed are not applied and are listed in Run.Tampered: a package's
 // events after its result or before its start (Go 1.20+ prints start
-// first), a package pass while one of its tests runs, a test result with
-// no run, a run while the test runs, a second result for one run (the more severe of the two stands, so a forged pass
-// cannot hide a failure). Packages tested in parallel interleave their
-// events in real streams, so interleaving is not a finding. A forged event
-// the stream cannot tell from a real one (a new test of a running package)
-// is applied: the test controls its own package's results.
+// first), a package pass while one of its tests runs, a test result with no
+// run, a run while the test runs, a second result for one run (the more
+// severe of the two stands, so a forged pass cannot hide a failure), and in
+// streams with start events a run with no output (test2json follows every
+// run event with its "=== RUN" line): a result for it is not applied and
+// the run is dropped when its package ends. Packages tested in parallel
+// interleave their events in real streams, so interleaving is not a
+// finding. A forgery that mimics test2json to the letter (run, output,
+// result of a new test in a running package) cannot be told from real
+// events and is applied: the stream alone cannot prove who wrote it.
 //
 // Package.Cached is set when go test replayed a package's result from its
 // cache ("ok  pkg (cached)") rather than running its tests.

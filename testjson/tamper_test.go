@@ -20,7 +20,7 @@ func TestForgedEventsAreNotApplied(t *testing.T) {
 	checkMap(t, "test", got, map[string]Outcome{
 		"a TestA":      Pass, // forged fail after a's result
 		"a TestAFails": Fail, // forged run+pass after a's result
-		"b TestBFails": Fail, // a forged second run that passed (see the report's -count check)
+		"b TestBFails": Fail, // a forged second run, with no output, that passed
 		"b TestForge":  Fail, // forged pass before its real fail
 		"c TestC":      Pass,
 	})
@@ -38,7 +38,12 @@ func TestForgedEventsAreNotApplied(t *testing.T) {
 		{"example.com/forge/ghost", `"run" of TestMadeUp before the package's start`},
 		{"example.com/forge/ghost", `"pass" of TestMadeUp before the package's start`},
 		{"example.com/forge/b", `"pass" of TestNeverRan with no run event`},
+		{"example.com/forge/b", `"pass" of TestBFails with no output in its run`},
 		{"example.com/forge/b", `two results for TestForge in one run (pass, then fail): kept fail`},
+		{"example.com/forge/b", `"run" of TestBFails with no output before the package's result`},
+	}
+	if tt, _ := run.Test("example.com/forge/b", "TestBFails"); len(tt.Runs) != 1 || tt.Flaky {
+		t.Errorf("TestBFails runs %v flaky %v, want its one real run", tt.Runs, tt.Flaky)
 	}
 	if fmt.Sprint(run.Tampered) != fmt.Sprint(want) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(strings.Split(fmt.Sprint(run.Tampered), "} {"), "}\n{"), strings.Join(strings.Split(fmt.Sprint(want), "} {"), "}\n{"))
@@ -54,7 +59,7 @@ func TestRealStreamsAreNotTampered(t *testing.T) {
 		t.Fatalf("captures: %v %v", files, err)
 	}
 	for _, f := range files {
-		if filepath.Base(f) == "go126-forged.json" {
+		if strings.Contains(f, "forged") || strings.Contains(f, "hostile") {
 			continue
 		}
 		run, _ := parseCapture(t, filepath.Base(f))
@@ -73,9 +78,15 @@ func TestRealStreamsAreNotTampered(t *testing.T) {
 	}
 }
 
+// runEvents is a test's run as test2json prints it: the run event, then the
+// "=== RUN" line as output.
+func runEvents(pkg, test string) string {
+	return event("run", pkg, test, "") + event("output", pkg, test, "=== RUN   "+test+"\n")
+}
+
 func TestTamperStartAndPause(t *testing.T) {
 	stream := event("start", "p", "", "") +
-		event("run", "p", "TestA", "") +
+		runEvents("p", "TestA") +
 		event("start", "p", "", "") + // a second start
 		event("run", "p", "TestA", "") + // a run while running
 		event("pass", "p", "TestA", "") +
@@ -162,7 +173,7 @@ func FuzzForgedEvents(f *testing.F) {
 // real results that follow still count.
 func TestForgedPackagePassWhileATestRuns(t *testing.T) {
 	stream := event("start", "q", "", "") +
-		event("run", "q", "TestSlow", "") +
+		runEvents("q", "TestSlow") +
 		event("pass", "q", "", "") + // forged
 		event("fail", "q", "TestSlow", "") +
 		event("fail", "q", "", "")
@@ -175,5 +186,37 @@ func TestForgedPackagePassWhileATestRuns(t *testing.T) {
 	}
 	if p, _ := run.Package("q"); p.Outcome != Fail {
 		t.Errorf("q = %s, want fail", p.Outcome)
+	}
+}
+
+// testdata/hostile's forger (in a real run, go test -json ./forger ./victim
+// on two cores) writes, into the go command's stdout, a made-up passing test
+// of victim, a fail of victim's passing TestGood and a second, passing run
+// of its failing TestReal. Where the forged events land depends on timing:
+// before victim starts, while it runs (before its first test), after its
+// result. In every case victim's real results stand and each forged event
+// is a finding.
+func TestHostileForgerInEveryTiming(t *testing.T) {
+	for _, c := range []struct {
+		capture  string
+		findings int
+	}{
+		{"go126-hostile-before.json", 5},
+		{"go126-hostile-during.json", 5},
+		{"go126-hostile-after.json", 5},
+	} {
+		run, _ := parseCapture(t, c.capture)
+		got := map[string]string{}
+		for _, tt := range run.Tests {
+			if tt.Package == "example.com/hostile/victim" {
+				got[tt.Name] = fmt.Sprintf("%s %v flaky=%v", tt.Outcome, tt.Runs, tt.Flaky)
+			}
+		}
+		if want := map[string]string{"TestGood": "pass [pass] flaky=false", "TestReal": "fail [fail] flaky=false"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: victim %v, want %v", c.capture, got, want)
+		}
+		if len(run.Tampered) != c.findings {
+			t.Errorf("%s: findings %v, want %d", c.capture, run.Tampered, c.findings)
+		}
 	}
 }

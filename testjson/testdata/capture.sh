@@ -38,6 +38,10 @@ capture go126-attrs go test -json -count=1 -artifacts -outputdir="$(mktemp -d)" 
 (cd "$here/src/tfy" && go test -json -count=1 ./... | sed "s#$here/src/tfy/#/src/tfy/#g" >"$out/go126-testify.json"); echo "captured go126-testify"
 (cd "$here/../../report/testdata/goaxis/src" && go test -json ./... >/dev/null && go test -json ./... >"$out/go126-cached.json"); echo "captured go126-cached"
 
+# The repository's hostile fixture: where the forger's events land depends
+# on timing; rerun until each of before/during/after is captured.
+(cd "$here/../../testdata/hostile" && go test -json -count=1 ./forger ./victim | cat >"$out/go126-hostile-latest.json"); echo "captured go126-hostile-latest (rename to -before/-during/-after)"
+
 # Go 1.23: build errors go to stderr as plain text. go123-outcomes keeps the
 # streams apart (as Parity's runtimes do); go123-mixed merges them, as a
 # careless `2>&1` would.
