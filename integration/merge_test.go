@@ -145,8 +145,12 @@ func verdictJSON(t *testing.T, v report.Verdict) string {
 func TestMergeAcrossCheckouts(t *testing.T) {
 	h := env(t)
 	a, b, c := h.checkout(t, nil), h.checkout(t, nil), h.checkout(t, nil)
+	// The CLI's defaults for re-runs and experiments: what a merged report
+	// cannot have (re-runs of a test in the cell where it passed alone,
+	// experiments across cells) must not change its outcomes, divergences
+	// or verdict.
 	req := pipeline.Request{
-		Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Timeout: "60s",
+		Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Timeout: "60s", Reruns: 2, Explain: "auto",
 		Packages:   []string{"./libc", "./image", "./plain", "./sandbox"},
 		CacheScope: scope(t, h.engine(t, c)), // one scope: the later runs are warm
 	}
@@ -229,6 +233,15 @@ func TestMergeAcrossCheckouts(t *testing.T) {
 	if !slices.Equal(gotDiv, wantDiv) {
 		t.Errorf("merged divergences %v, want %v", gotDiv, wantDiv)
 	}
+	explained := func(r report.Report) (n int) {
+		for _, row := range r.Tests {
+			if row.Explanation != nil {
+				n++
+			}
+		}
+		return n
+	}
+	t.Logf("tests explained by experiment: one run %d, merged %d (experiments need both cells in one run)", explained(whole), explained(merged))
 	t.Logf("merged divergences: %q", divergenceKeys(merged))
 	t.Logf("merged verdict: %s", verdictJSON(t, merged.Conclusion))
 	if g, w := verdictJSON(t, merged.Conclusion), verdictJSON(t, whole.Conclusion); g != w {

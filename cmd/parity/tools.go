@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 
 	"github.com/parity-ci/parity/hook"
 	"github.com/parity-ci/parity/matrix"
@@ -63,7 +64,13 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	merged, err := report.Merge(reps...)
 	if err != nil {
-		return fmt.Errorf("merge: %w", err)
+		// Merge's errors say "merge: ..." and number the reports from 1 in
+		// the order given: name the files those numbers mean.
+		files := make([]string, len(reps))
+		for i, p := range fs.Args() {
+			files[i] = fmt.Sprintf("%d: %s", i+1, p)
+		}
+		return fmt.Errorf("%w (%s)", err, strings.Join(files, ", "))
 	}
 	werr := writeOutputs(outs, merged)
 	render.Terminal(stdout, merged, render.TerminalOptions{Color: colorOK(stdout)})
