@@ -17,7 +17,7 @@
 // It also says whether the machine was quiet enough for the figures to mean
 // anything: noisy ones are marked as such.
 //
-// Usage: go run ./bench [-suite fixture,toml] [-go 1.26.8,1.27.3] [-runs 3] [-emulated=true] [-write docs/benchmarks.md]
+// Usage: go run ./bench [-suite fixture,toml] [-go 1.26.8,1.27.3] [-runs 3] [-emulate toml] [-write docs/benchmarks.md]
 package main
 
 import (
@@ -57,7 +57,7 @@ func main() {
 	suiteList := flag.String("suite", "fixture,toml", "suites to measure: fixture (testdata/fixture), toml (github.com/BurntSushi/toml, fetched)")
 	gos := flag.String("go", "1.26.8,1.27.3", "Go versions of the matrix (x glibc, musl on amd64: 4 native cells by default)")
 	flag.IntVar(&o.runs, "runs", 3, "runs of the overhead comparison (the median counts)")
-	flag.BoolVar(&o.emulated, "emulated", true, "also time one arm64 cell under qemu against the same cell native")
+	emulate := flag.String("emulate", "toml", "of the suites measured, those that also time one arm64 cell under qemu against the same cell native (minutes each on 2 cores); none for no emulation")
 	flag.Parse()
 	o.gos = pipeline.SplitList(*gos)
 	for _, name := range pipeline.SplitList(*suiteList) {
@@ -68,6 +68,20 @@ func main() {
 		}
 		o.suites = append(o.suites, s)
 	}
+	for _, name := range pipeline.SplitList(*emulate) {
+		if name == "none" {
+			continue
+		}
+		if _, err := findSuite(name); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -emulate:", err)
+			os.Exit(2)
+		}
+		// A suite not measured is not emulated either.
+		if slices.ContainsFunc(o.suites, func(s suite) bool { return s.name == name }) {
+			o.emulate = append(o.emulate, name)
+		}
+	}
+	o.emulated = len(o.emulate) > 0
 	if len(o.gos) == 0 || len(o.suites) == 0 || o.runs < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -go and -suite need at least one item, -runs at least 1")
 		os.Exit(2)
@@ -83,7 +97,8 @@ type options struct {
 	suites   []suite
 	gos      []string
 	runs     int
-	emulated bool
+	emulate  []string // suites that time an emulated cell
+	emulated bool     // emulate is not empty
 	write    string
 	command  string
 }
@@ -107,6 +122,7 @@ type bench struct {
 	// noise watch never mistake another run's for ours.
 	token         string
 	dockerVersion string
+	started       time.Time // when timing started
 	mu            sync.Mutex
 	nScope        int
 	runIDs        []string
@@ -146,7 +162,7 @@ func run(ctx context.Context, o options) error {
 		// Only the binfmt handler: with the image cache warm, nothing else
 		// of testimages.CheckHost (root, debootstrap) is needed.
 		if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err != nil {
-			return fmt.Errorf("-emulated needs the qemu-aarch64 binfmt handler (apt-get install qemu-user-static binfmt-support), or run with -emulated=false: %w", err)
+			return fmt.Errorf("-emulate needs the qemu-aarch64 binfmt handler (apt-get install qemu-user-static binfmt-support), or run with -emulate none: %w", err)
 		}
 	}
 	reg, err := testimages.StartRegistry(ctx, "")
@@ -182,6 +198,7 @@ func run(ctx context.Context, o options) error {
 	if v, err := watcher.Client().ServerVersion(ctx); err == nil {
 		b.dockerVersion = v.Version
 	}
+	b.started = time.Now()
 	watch := watchNoise(watcher.Client(), b.ours)
 	var results []result
 	for _, s := range o.suites {
@@ -277,7 +294,7 @@ func (b *bench) measure(ctx context.Context, s suite) (result, error) {
 	}
 
 	// 4. One emulated cell against the same cell native, all cold.
-	if b.opt.emulated {
+	if slices.Contains(b.opt.emulate, s.name) {
 		if r.emu, err = t.emulation(ctx, r.alone); err != nil {
 			return r, err
 		}

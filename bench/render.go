@@ -7,7 +7,6 @@ import (
 	"os"
 	goruntime "runtime"
 	"strings"
-	"time"
 
 	"github.com/parity-ci/parity/matrix"
 )
@@ -24,7 +23,7 @@ func (b *bench) render(results []result, noisy bool, noiseLine string) string {
 	var sb strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&sb, "Measured %s on %s: %d cores, Docker Engine %s, command `%s` from the repository root; images built locally by internal/testimages.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), host, goruntime.NumCPU(), b.dockerVersion, b.opt.command)
+		b.started.UTC().Format("2006-01-02 15:04 MST"), host, goruntime.NumCPU(), b.dockerVersion, b.opt.command)
 	if noisy {
 		fmt.Fprintf(&sb, "**Noisy: the machine was busy** (%s). These figures only prove the bench runs end to end; re-run on a quiet machine before quoting them.\n\n", noiseLine)
 	} else {

@@ -285,3 +285,25 @@ func TestAlive(t *testing.T) {
 		t.Fatal("a dead run is stale on its own host only")
 	}
 }
+
+func TestCleanable(t *testing.T) {
+	self, _ := processID(os.Getpid())
+	c := func(host, pid, state string) container.Summary {
+		return container.Summary{State: state, Labels: map[string]string{LabelRun: "other", LabelHost: host, LabelPID: pid}}
+	}
+	for _, tc := range []struct {
+		c         container.Summary
+		all, want bool
+	}{
+		{c("h", self, container.StateRunning), true, false},  // a live run of this host
+		{c("h", "1:0", container.StateRunning), false, true}, // a dead one
+		{c("elsewhere", "1:0", container.StateRunning), false, false},
+		{c("elsewhere", "1:0", container.StateRunning), true, true},
+		{c("elsewhere", "1:0", container.StateExited), false, true},
+		{container.Summary{State: container.StateRunning, Labels: map[string]string{LabelRun: "mine"}}, true, false},
+	} {
+		if got := cleanable(tc.c, "h", "mine", tc.all); got != tc.want {
+			t.Errorf("%+v all=%v: %v, want %v", tc.c, tc.all, got, tc.want)
+		}
+	}
+}

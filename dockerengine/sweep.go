@@ -94,26 +94,27 @@ type CleanOptions struct {
 // ones of other hosts (whose runs cannot be checked from here), the cache
 // volumes and the parity-setup images. A live run's on this host stay.
 func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
-	rm, err := e.removeContainers(ctx, func(c container.Summary) bool {
-		l := c.Labels
-		switch {
-		case l[LabelRun] == e.runID:
-			return false
-		case l[LabelHost] == e.host && e.host != "":
-			return !alive(l[LabelPID])
-		}
-		return o.All || c.State != container.StateRunning
-	})
+	rm, err := e.removeContainers(ctx, func(c container.Summary) bool { return cleanable(c, e.host, e.runID, o.All) })
 	if !o.All || err != nil {
 		return rm, err
 	}
+	caches, err := e.RemoveCaches(ctx, o.VolumePrefix)
+	rm.Volumes, rm.Images = caches.Volumes, caches.Images
+	return rm, err
+}
+
+// RemoveCaches removes the cache volumes whose names start with prefix
+// (every Parity cache volume when it is empty, and then also the
+// parity-setup images). Volumes in use by a container stay.
+func (e *Engine) RemoveCaches(ctx context.Context, prefix string) (Removed, error) {
+	var rm Removed
 	vols, err := e.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelCache))})
 	if err != nil {
 		return rm, fmt.Errorf("docker: list cache volumes: %w", err)
 	}
 	var errs []error
 	for _, v := range vols.Volumes {
-		if !strings.HasPrefix(v.Name, o.VolumePrefix) {
+		if !strings.HasPrefix(v.Name, prefix) {
 			continue
 		}
 		if err := e.cli.VolumeRemove(ctx, v.Name, false); err != nil && !client.IsErrNotFound(err) {
@@ -122,7 +123,7 @@ func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
 		}
 		rm.Volumes = append(rm.Volumes, v.Name)
 	}
-	if o.VolumePrefix == "" {
+	if prefix == "" {
 		imgs, err := e.cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", SetupImageRepo))})
 		if err != nil {
 			return rm, errors.Join(append(errs, fmt.Errorf("docker: list setup images: %w", err))...)
@@ -138,6 +139,21 @@ func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
 		}
 	}
 	return rm, errors.Join(errs...)
+}
+
+// cleanable says whether parity clean removes a container: never this
+// run's or a live run's of this host; a dead run's of this host always;
+// of other hosts (or unlabelled, older runs) the stopped ones, and with all
+// the running ones too.
+func cleanable(c container.Summary, host, runID string, all bool) bool {
+	l := c.Labels
+	switch {
+	case l[LabelRun] == runID:
+		return false
+	case host != "" && l[LabelHost] == host:
+		return !alive(l[LabelPID])
+	}
+	return all || c.State != container.StateRunning
 }
 
 func (e *Engine) removeContainers(ctx context.Context, match func(container.Summary) bool) (Removed, error) {

@@ -443,8 +443,8 @@ func TestSweepsDeadRunsOfThisHost(t *testing.T) {
 	}
 }
 
-// TestCleanRemovesScopedCaches: Clean with All removes the cache volumes of
-// a scope (and only those) and every dead run's containers.
+// TestCleanRemovesScopedCaches: the cache volumes of a scope, and only
+// those, are removed.
 func TestCleanRemovesScopedCaches(t *testing.T) {
 	h := env(t)
 	eng := h.engine(t, h.fixDir)
@@ -456,7 +456,9 @@ func TestCleanRemovesScopedCaches(t *testing.T) {
 		}
 		t.Cleanup(func() { eng.Client().VolumeRemove(context.Background(), name, true) })
 	}
-	rm, err := eng.Clean(ctx, dockerengine.CleanOptions{All: true, VolumePrefix: s + "-"})
+	// The caches part of `parity clean --all --cache-scope`: the containers
+	// part would touch other tests' containers on this shared daemon.
+	rm, err := eng.RemoveCaches(ctx, s+"-")
 	if err != nil {
 		t.Fatal(err)
 	}

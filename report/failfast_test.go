@@ -21,9 +21,11 @@ func TestFailfastDoesNotCompareTestsNotRun(t *testing.T) {
 	ran := `{"Action":"start","Package":"m/p"}
 {"Action":"run","Package":"m/p","Test":"TestA"}
 {"Action":"output","Package":"m/p","Test":"TestA","Output":"=== RUN   TestA\n"}
+{"Action":"output","Package":"m/p","Test":"TestA","Output":"--- PASS: TestA (0.00s)\n"}
 {"Action":"pass","Package":"m/p","Test":"TestA","Elapsed":0}
 {"Action":"run","Package":"m/p","Test":"TestB"}
 {"Action":"output","Package":"m/p","Test":"TestB","Output":"=== RUN   TestB\n"}
+{"Action":"output","Package":"m/p","Test":"TestB","Output":"--- PASS: TestB (0.00s)\n"}
 {"Action":"pass","Package":"m/p","Test":"TestB","Elapsed":0}
 {"Action":"output","Package":"m/p","Output":"ok\n"}
 {"Action":"pass","Package":"m/p","Elapsed":0.1}

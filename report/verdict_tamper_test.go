@@ -94,8 +94,10 @@ func TestForgedRunBeyondCount(t *testing.T) {
 		return fmt.Sprintf(`{"Action":%q,"Package":"m/p","Test":%q,"Output":%q}`+"\n", action, test, out)
 	}
 	stream := ev("start", "", "") +
-		ev("run", "TestX", "") + ev("output", "TestX", "=== RUN   TestX\n") + ev("output", "TestX", "    x_test.go:3: real\n") + ev("fail", "TestX", "") +
-		ev("run", "TestX", "") + ev("output", "TestX", "=== RUN   TestX\n") + ev("pass", "TestX", "") + // forged
+		ev("run", "TestX", "") + ev("output", "TestX", "=== RUN   TestX\n") + ev("output", "TestX", "    x_test.go:3: real\n") +
+		ev("output", "TestX", "--- FAIL: TestX (0.00s)\n") + ev("fail", "TestX", "") +
+		// forged, to the letter
+		ev("run", "TestX", "") + ev("output", "TestX", "=== RUN   TestX\n") + ev("output", "TestX", "--- PASS: TestX (0.00s)\n") + ev("pass", "TestX", "") +
 		ev("fail", "", "")
 	for count, want := range map[int]int{0: 1, 1: 1, 2: 0} {
 		r := forgedCell(t, count, stream)

@@ -38,13 +38,14 @@
 // have printed are not applied and are listed in Run.Tampered: a package's
 // events after its result or before its start (Go 1.20+ prints start
 // first), a package pass while one of its tests runs, a test result with no
-// run, a run while the test runs, a second result for one run (the more
-// severe of the two stands, so a forged pass cannot hide a failure), and in
-// streams with start events a run with no output (test2json follows every
-// run event with its "=== RUN" line): a result for it is not applied and
-// the run is dropped when its package ends. Packages tested in parallel
-// interleave their events in real streams, so interleaving is not a
-// finding. A forgery that mimics test2json to the letter (run, output,
+// run, a run while the test runs, and in streams with start events a result
+// whose run never printed testing's result line ("--- FAIL: TestX", which
+// test2json turns into the result) and a run with no output at all (dropped
+// when its package ends: test2json follows every run event with its
+// "=== RUN" line). Of two results for one run, each with its line, the more
+// severe stands, so a forged pass cannot hide a failure. Packages tested in
+// parallel interleave their events in real streams, so interleaving is not
+// a finding. A forgery that mimics test2json to the letter (run, output,
 // result of a new test in a running package) cannot be told from real
 // events and is applied: the stream alone cannot prove who wrote it.
 //

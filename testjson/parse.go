@@ -98,6 +98,9 @@ type runState struct {
 	// run event with the "=== RUN" line as output, so a run without output
 	// was forged.
 	confirmed bool
+	// framed holds the results whose line ("--- FAIL: TestX (0.01s)") the
+	// run printed: test2json emits a result only after that line.
+	framed map[Outcome]bool
 }
 
 func newParser() *parser {
@@ -295,8 +298,8 @@ func (p *parser) impossible(e Event) string {
 		if ts == nil || len(ts.runs) == 0 {
 			return what + " with no run event"
 		}
-		if open && !ts.runs[len(ts.runs)-1].confirmed && p.sawStart {
-			return what + " with no output in its run"
+		if r := ts.runs[len(ts.runs)-1]; p.sawStart && !r.framed[Outcome(e.Action)] && !strings.HasPrefix(e.Test, "Benchmark") {
+			return fmt.Sprintf("%s with no \"--- %s: %s\" line in its run", what, strings.ToUpper(e.Action), e.Test)
 		}
 	case ActionPause, ActionCont:
 		if !open {
@@ -326,6 +329,24 @@ func (p *parser) running(ps *pkgState) string {
 		return "a test"
 	}
 	return slices.Min(slices.Collect(maps.Keys(ps.open)))
+}
+
+// resultLine reports whether out is testing's result line for the test
+// ("--- PASS: TestX (0.00s)", indented for subtests) and which result.
+func resultLine(out, name string) (Outcome, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimLeft(out, " "), "--- ")
+	if !ok {
+		return "", false
+	}
+	word, rest, ok := strings.Cut(rest, ": ")
+	if !ok || !strings.HasPrefix(rest, name) || len(rest) > len(name) && rest[len(name)] != ' ' && rest[len(name)] != '\n' {
+		return "", false
+	}
+	switch word {
+	case "PASS", "FAIL", "SKIP":
+		return Outcome(strings.ToLower(word)), true
+	}
+	return "", false
 }
 
 // dropUnconfirmed removes, when its package ends, each run no output ever
@@ -363,8 +384,17 @@ func mostSevere(a, b Outcome) Outcome {
 }
 
 func (ps *pkgState) testOutput(ts *testState, out string) {
-	if n := len(ts.runs); n > 0 && ts.runs[n-1].outcome == "" {
-		ts.runs[n-1].confirmed = true
+	// The latest run, even closed: a forged result (with a forged result
+	// line) may have closed it before the real line arrives.
+	if n := len(ts.runs); n > 0 {
+		r := &ts.runs[n-1]
+		r.confirmed = true
+		if o, ok := resultLine(out, ts.name); ok {
+			if r.framed == nil {
+				r.framed = map[Outcome]bool{}
+			}
+			r.framed[o] = true
+		}
 	}
 	ts.out.WriteString(out)
 	if ps.copyFrom == ts.name && ps.copyTo != nil {

@@ -21,7 +21,7 @@ func TestForgedEventsAreNotApplied(t *testing.T) {
 		"a TestA":      Pass, // forged fail after a's result
 		"a TestAFails": Fail, // forged run+pass after a's result
 		"b TestBFails": Fail, // a forged second run, with no output, that passed
-		"b TestForge":  Fail, // forged pass before its real fail
+		"b TestForge":  Fail, // a forged pass before its real fail
 		"c TestC":      Pass,
 	})
 	for _, p := range run.Packages {
@@ -38,8 +38,8 @@ func TestForgedEventsAreNotApplied(t *testing.T) {
 		{"example.com/forge/ghost", `"run" of TestMadeUp before the package's start`},
 		{"example.com/forge/ghost", `"pass" of TestMadeUp before the package's start`},
 		{"example.com/forge/b", `"pass" of TestNeverRan with no run event`},
-		{"example.com/forge/b", `"pass" of TestBFails with no output in its run`},
-		{"example.com/forge/b", `two results for TestForge in one run (pass, then fail): kept fail`},
+		{"example.com/forge/b", `"pass" of TestBFails with no "--- PASS: TestBFails" line in its run`},
+		{"example.com/forge/b", `"pass" of TestForge with no "--- PASS: TestForge" line in its run`},
 		{"example.com/forge/b", `"run" of TestBFails with no output before the package's result`},
 	}
 	if tt, _ := run.Test("example.com/forge/b", "TestBFails"); len(tt.Runs) != 1 || tt.Flaky {
@@ -84,12 +84,18 @@ func runEvents(pkg, test string) string {
 	return event("run", pkg, test, "") + event("output", pkg, test, "=== RUN   "+test+"\n")
 }
 
+// resultEvents is a test's result as test2json prints it: testing's result
+// line as output, then the result.
+func resultEvents(pkg, test, action string) string {
+	return event("output", pkg, test, "--- "+strings.ToUpper(action)+": "+test+" (0.00s)\n") + event(action, pkg, test, "")
+}
+
 func TestTamperStartAndPause(t *testing.T) {
 	stream := event("start", "p", "", "") +
 		runEvents("p", "TestA") +
 		event("start", "p", "", "") + // a second start
 		event("run", "p", "TestA", "") + // a run while running
-		event("pass", "p", "TestA", "") +
+		resultEvents("p", "TestA", "pass") +
 		event("cont", "p", "TestA", "") + // cont of a finished test: would reopen it
 		event("fail", "p", "", "")
 	run := ParseString(stream)
@@ -175,7 +181,7 @@ func TestForgedPackagePassWhileATestRuns(t *testing.T) {
 	stream := event("start", "q", "", "") +
 		runEvents("q", "TestSlow") +
 		event("pass", "q", "", "") + // forged
-		event("fail", "q", "TestSlow", "") +
+		resultEvents("q", "TestSlow", "fail") +
 		event("fail", "q", "", "")
 	run := ParseString(stream)
 	if len(run.Tampered) != 1 || run.Tampered[0].Reason != `package "pass" while TestSlow is running` {
@@ -218,5 +224,39 @@ func TestHostileForgerInEveryTiming(t *testing.T) {
 		if len(run.Tampered) != c.findings {
 			t.Errorf("%s: findings %v, want %d", c.capture, run.Tampered, c.findings)
 		}
+	}
+}
+
+// A forger that also prints testing's result line cannot be told from the
+// test; of two results for one run the more severe stands, whichever came
+// first: a forged pass does not hide a failure.
+func TestTwoFramedResultsKeepTheFailure(t *testing.T) {
+	for name, results := range map[string]string{
+		"forged pass first": resultEvents("p", "TestX", "pass") + resultEvents("p", "TestX", "fail"),
+		"forged pass last":  resultEvents("p", "TestX", "fail") + resultEvents("p", "TestX", "pass"),
+	} {
+		run := ParseString(event("start", "p", "", "") + runEvents("p", "TestX") + results + event("fail", "p", "", ""))
+		if tt, _ := run.Test("p", "TestX"); tt.Outcome != Fail || len(tt.Runs) != 1 {
+			t.Errorf("%s: TestX = %s %v, want one failing run", name, tt.Outcome, tt.Runs)
+		}
+		if len(run.Tampered) != 1 || !strings.HasPrefix(run.Tampered[0].Reason, "two results for TestX in one run") {
+			t.Errorf("%s: findings %v", name, run.Tampered)
+		}
+	}
+}
+
+// The hostile forger's "fail" of victim's passing test, landing after the
+// test passed while victim still runs: the run printed no "--- FAIL" line,
+// so the fail is not applied (measured: the more severe result used to win).
+func TestForgedFailAfterARealPass(t *testing.T) {
+	stream := event("start", "v", "", "") + runEvents("v", "TestGood") + resultEvents("v", "TestGood", "pass") +
+		`{"Action":"fail","Package":"v","Test":"TestGood","Elapsed":0}` + "\n" +
+		runEvents("v", "TestReal") + resultEvents("v", "TestReal", "fail") + event("fail", "v", "", "")
+	run := ParseString(stream)
+	if tt, _ := run.Test("v", "TestGood"); tt.Outcome != Pass {
+		t.Errorf("TestGood = %s, want pass", tt.Outcome)
+	}
+	if len(run.Tampered) != 1 || run.Tampered[0].Reason != `"fail" of TestGood with no "--- FAIL: TestGood" line in its run` {
+		t.Errorf("findings %v", run.Tampered)
 	}
 }
