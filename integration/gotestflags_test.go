@@ -53,16 +53,7 @@ func TestSkipped(t *testing.T) {}
 	run := func(req pipeline.Request) map[string]testjson.Outcome {
 		t.Helper()
 		req.Go, req.Libc, req.Arch, req.CacheScope = []string{"1.26.8"}, []string{"glibc"}, []string{"amd64"}, scope(t, eng)
-		in, err := req.Inputs([]byte(files["go.mod"]), h.lock, "test lock")
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Policy = depsPolicy(in.Policy)
-		plan, err := pipeline.MakePlan(in, eng.Traits())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep := pipeline.Execute(context.Background(), plan, eng, runner.Options{}, pipeline.Meta{Tool: "parity", Version: "test", Options: in.Policy})
+		rep, _ := h.runIn(t, context.Background(), eng, src, req, runner.Options{})
 		c := rep.Cells[0]
 		if !c.RanTests() {
 			t.Fatalf("%s: %s %s; steps %+v", c.Name, c.Status, c.Message, c.Steps)

@@ -168,7 +168,13 @@ func depsPolicy(o policies.Options) policies.Options {
 // run plans and executes the fixture on Docker and returns the report.
 func (h *harness) run(t *testing.T, ctx context.Context, eng *dockerengine.Engine, req pipeline.Request, opt runner.Options) (report.Report, pipeline.Plan) {
 	t.Helper()
-	goMod, err := os.ReadFile(filepath.Join(h.fixDir, "go.mod"))
+	return h.runIn(t, ctx, eng, h.fixDir, req, opt)
+}
+
+// runIn plans and executes the module in dir with the harness's pins.
+func (h *harness) runIn(t *testing.T, ctx context.Context, eng *dockerengine.Engine, dir string, req pipeline.Request, opt runner.Options) (report.Report, pipeline.Plan) {
+	t.Helper()
+	goMod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func TestForgedOutputChangesNothing(t *testing.T) {
 	eng := h.engine(t, dir)
 	req := pipeline.Request{Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Packages: []string{"./forger", "./victim"}, Timeout: "60s"}
 	req.CacheScope = scope(t, eng)
-	rep := h.runDir(t, context.Background(), eng, dir, req, runner.Options{})
+	rep, _ := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
 	keep(t, rep)
 
 	for _, name := range []string{glibcAMD64, muslAMD64} {
@@ -124,7 +124,7 @@ func TestCellKilledFromOutsideIsNotADivergence(t *testing.T) {
 
 	killed := make(chan string, 1)
 	go func() { killed <- killWhenRunning(ctx, eng, "sleeper.test") }()
-	rep := h.runDir(t, ctx, eng, dir, req, runner.Options{})
+	rep, _ := h.runIn(t, ctx, eng, dir, req, runner.Options{})
 	keep(t, rep)
 	victim := <-killed
 	if victim == "" {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parity-ci/parity/dockerengine"
 	"github.com/parity-ci/parity/pipeline"
 	"github.com/parity-ci/parity/report"
 	"github.com/parity-ci/parity/runner"
@@ -15,25 +14,6 @@ import (
 )
 
 const hostile = "example.com/hostile/"
-
-// runDir plans and executes the module in dir (not the main fixture).
-func (h *harness) runDir(t *testing.T, ctx context.Context, eng *dockerengine.Engine, dir string, req pipeline.Request, opt runner.Options) report.Report {
-	t.Helper()
-	goMod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := req.Inputs(goMod, h.lock, "test lock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.Policy = depsPolicy(in.Policy)
-	plan, err := pipeline.MakePlan(in, eng.Traits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pipeline.Execute(ctx, plan, eng, opt, pipeline.Meta{Tool: "parity", Version: "test", Options: in.Policy})
-}
 
 func hostileDir(t *testing.T) string {
 	d, err := filepath.Abs("../testdata/hostile")
@@ -63,7 +43,7 @@ func TestSourceModeCopy(t *testing.T) {
 	for _, mode := range []string{"readonly", "copy"} {
 		req := pipeline.Request{Go: []string{"1.26.8"}, Libc: []string{"glibc", "musl"}, Arch: []string{"amd64"}, Packages: []string{"./scribbler"}, SourceMode: mode, Timeout: "60s"}
 		req.CacheScope = scope(t, eng)
-		rep := h.runDir(t, context.Background(), eng, dir, req, runner.Options{})
+		rep, _ := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
 		keep(t, rep)
 		want := testjson.Pass
 		if mode == "readonly" {
