@@ -134,6 +134,13 @@ func TestFixtureMatrix(t *testing.T) {
 	if !cellOf(t, rep, glibcAMD64).Race || !cellOf(t, rep, muslAMD64).Race {
 		t.Error("race must be on for native amd64 cells")
 	}
+	// Real go test output never looks forged (the parser's checks have no
+	// false positives on the fixture's crashes, panics and timeouts).
+	for _, c := range rep.Cells {
+		if len(c.Tampered) > 0 {
+			t.Errorf("%s: honest output reported as tampered: %+v", c.Name, c.Tampered)
+		}
+	}
 
 	// Planted divergences, each on its axis with its likely cause.
 	type want struct {
