@@ -68,7 +68,10 @@ func countCell(c Cell, rows []TestRow) Counts {
 			continue
 		}
 		if res.Flaky {
+			// Reported on its own, not as the outcome of whichever run
+			// happened to come first.
 			n.Flaky++
+			continue
 		}
 		if row.IsPackage() && res.Cached {
 			n.Cached++

@@ -37,6 +37,13 @@ func TestRerunsTellFlakyFromDivergent(t *testing.T) {
 		!slices.Equal(r.Flaky[0].Cells[0].Runs, want[0].Cells[0].Runs) {
 		t.Fatalf("flaky = %+v, want %+v", r.Flaky, want)
 	}
+	// The cell table counts the flaky test as flaky, not as the failure of
+	// whichever run came first.
+	for _, c := range r.Cells {
+		if c.Name == m26a.Name && (c.Counts.Flaky != 1 || c.Counts.Fail != 0) {
+			t.Errorf("%s counts %+v: want flaky 1, fail 0", c.Name, c.Counts)
+		}
+	}
 	if !r.Conclusion.OK || r.Conclusion.FlakyTests != 1 {
 		t.Fatalf("flaky alone must not fail the verdict: %+v", r.Conclusion)
 	}
