@@ -103,6 +103,9 @@ func TestMergeRefusalNamesFiles(t *testing.T) {
 	if code != exitError || stderr != want {
 		t.Fatalf("exit %d\n got %q\nwant %q", code, stderr, want)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+		t.Error("a refused merge left its output directory behind")
+	}
 }
 
 func TestPinsCheck(t *testing.T) {

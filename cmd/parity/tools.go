@@ -50,10 +50,6 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() < 2 {
 		return fmt.Errorf("merge: give two or more report.json files")
 	}
-	outs := &runFlags{out: *out}
-	if err := prepareOutputs(outs); err != nil {
-		return err
-	}
 	var reps []report.Report
 	for _, p := range fs.Args() {
 		r, err := readReport(p)
@@ -71,6 +67,12 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 			files[i] = fmt.Sprintf("%d: %s", i+1, p)
 		}
 		return fmt.Errorf("%w (%s)", err, strings.Join(files, ", "))
+	}
+	// Checked only now: reading and merging is quick, and a refused merge
+	// must leave no empty output directory behind.
+	outs := &runFlags{out: *out}
+	if err := prepareOutputs(outs); err != nil {
+		return err
 	}
 	werr := writeOutputs(outs, merged)
 	render.Terminal(stdout, merged, render.TerminalOptions{Color: colorOK(stdout)})
