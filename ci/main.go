@@ -20,6 +20,7 @@ import (
 
 	"dagger/ci/internal/dagger"
 
+	"github.com/parity-ci/parity/buildinfo"
 	"github.com/parity-ci/parity/daggerengine"
 )
 
@@ -330,6 +331,10 @@ func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergen
 		return nil, args, fmt.Errorf("parity: connect to the session: %w", err)
 	}
 	opt := daggerengine.Options{GitHost: m.GitHost, RegistryMirror: m.RegistryMirror}
+	// The engine builds this module without its VCS data, so the build info
+	// rarely knows a version: name the module's source by its digest then.
+	digest, _ := dag.CurrentModule().Source().Digest(ctx)
+	opt.Version = daggerengine.ModuleVersion(buildinfo.Version(), digest)
 	if opt.Source, err = loadDirectory(ctx, c, source); err != nil {
 		return nil, args, err
 	}

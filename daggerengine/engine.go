@@ -49,6 +49,9 @@ type Options struct {
 	// RegistryMirror fetches images (and the indexes read to pick each
 	// platform's manifest) through a mirror.
 	RegistryMirror string
+	// Version is what reports name as the tool's version; "" takes it
+	// from the build info.
+	Version string
 }
 
 var _ runner.Runtime = (*Engine)(nil)

@@ -77,7 +77,20 @@ func (e *Engine) Run(ctx context.Context, a Args) (report.Report, error) {
 	if err != nil {
 		return report.Report{}, err
 	}
-	return pipeline.Execute(ctx, p, e, runner.Options{Parallel: a.Parallel}, pipeline.Meta{Tool: "parity", Version: buildinfo.Version(), Options: in.Policy, AllowDivergence: a.AllowDivergence}), nil
+	// go.sum's digest lets reports made elsewhere (the CLI, other machines)
+	// merge with this one only when they tested the same dependencies.
+	goSum, err := readOptional(ctx, e.opt.Source, "go.sum")
+	if err != nil {
+		return report.Report{}, err
+	}
+	version := e.opt.Version
+	if version == "" {
+		version = buildinfo.Version()
+	}
+	return pipeline.Execute(ctx, p, e, runner.Options{Parallel: a.Parallel}, pipeline.Meta{
+		Tool: "parity", Version: version, GoSum: pipeline.Digest(goSum),
+		Options: in.Policy, AllowDivergence: a.AllowDivergence,
+	}), nil
 }
 
 // PlanText is the plan as `parity plan` prints it.
@@ -132,4 +145,18 @@ func readOptional(ctx context.Context, src *dagger.Directory, name string) ([]by
 		}
 	}
 	return nil, nil
+}
+
+// ModuleVersion is the version reports name for the Dagger module: the
+// build's own when it knows one, else "dev+" and the first 12 hex digits of
+// the module source's digest, so a report still says which source made it.
+func ModuleVersion(build, sourceDigest string) string {
+	if build != "dev" {
+		return build
+	}
+	d := strings.TrimPrefix(sourceDigest, "sha256:")
+	if len(d) < 12 {
+		return build
+	}
+	return "dev+" + d[:12]
 }
