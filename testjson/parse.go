@@ -200,11 +200,19 @@ func (p *parser) event(e Event) {
 		p.tamper(e.Package, reason)
 		return
 	}
-	ps := p.pkg(e.Package)
 	if e.Action == ActionStart {
+		if early := p.pkgs[e.Package]; early != nil && !early.started {
+			// Its events came before any start was printed (the first
+			// package still building): once a start shows this toolchain
+			// prints them, those events were forged. Drop them.
+			p.tamper(e.Package, "events before the package's start (dropped)")
+			delete(p.pkgs, e.Package)
+		}
+		ps := p.pkg(e.Package)
 		p.sawStart, ps.started = true, true
 		return
 	}
+	ps := p.pkg(e.Package)
 	if e.Test == "" {
 		p.packageEvent(ps, e)
 		return

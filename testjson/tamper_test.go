@@ -260,3 +260,27 @@ func TestForgedFailAfterARealPass(t *testing.T) {
 		t.Errorf("findings %v", run.Tampered)
 	}
 }
+
+// Forged events can reach the stream before the go command printed any
+// start (the first package is still building): once a start shows that
+// this toolchain prints them, what came before it for that package is
+// forged, and the real results stand.
+func TestEventsBeforeAnyStartAreForged(t *testing.T) {
+	forged := runEvents("victim", "TestMadeUp") + resultEvents("victim", "TestMadeUp", "pass") + event("fail", "victim", "TestGood", "")
+	real := event("start", "victim", "", "") + runEvents("victim", "TestGood") + resultEvents("victim", "TestGood", "pass") + event("pass", "victim", "", "")
+	run := ParseString(forged + real)
+	if _, ok := run.Test("victim", "TestMadeUp"); ok {
+		t.Error("a test forged before any start is in the results")
+	}
+	if tt, _ := run.Test("victim", "TestGood"); tt.Outcome != Pass || len(tt.Runs) != 1 {
+		t.Errorf("TestGood = %s %v, want its one real pass", tt.Outcome, tt.Runs)
+	}
+	if len(run.Tampered) == 0 {
+		t.Error("events before the package's start went unnoticed")
+	}
+	// A toolchain that prints no start (Go < 1.20) is not tampering.
+	old := ParseString(runEvents("p", "TestA") + resultEvents("p", "TestA", "pass") + event("pass", "p", "", ""))
+	if len(old.Tampered) != 0 {
+		t.Errorf("a stream without start events flagged: %v", old.Tampered)
+	}
+}
