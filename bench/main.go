@@ -198,6 +198,9 @@ func run(ctx context.Context, o options) error {
 	if v, err := watcher.Client().ServerVersion(ctx); err == nil {
 		b.dockerVersion = v.Version
 	}
+	// The bench's own preparation (builds, image pushes and pulls) raises
+	// the load average; let it fall before judging the machine quiet.
+	settle(ctx, goruntime.NumCPU(), 5*time.Minute)
 	b.started = time.Now()
 	watch := watchNoise(watcher.Client(), b.ours)
 	var results []result

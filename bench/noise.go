@@ -98,3 +98,17 @@ func loadAvg1() float64 {
 	}
 	return f
 }
+
+// settle waits, at most limit, until the 1-minute load average is below a
+// quarter of the cores: the level Stop calls quiet.
+func settle(ctx context.Context, cores int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for l := loadAvg1(); l > 0.25*float64(cores) && time.Now().Before(deadline); l = loadAvg1() {
+		fmt.Fprintf(os.Stderr, "bench: waiting for the load to settle (1-minute load %.2f)\n", l)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(15 * time.Second):
+		}
+	}
+}
