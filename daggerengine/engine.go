@@ -204,7 +204,7 @@ func timed(r *job.StepResult, runStart time.Time) {
 	if !ok {
 		return
 	}
-	r.Stderr, r.Duration, r.Cached = rest, t.duration, servedFromCache(t, runStart)
+	r.Stderr, r.Duration, r.Cached, r.Started = rest, t.duration, servedFromCache(t, runStart), t.start
 }
 
 func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {

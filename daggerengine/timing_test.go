@@ -41,7 +41,7 @@ func TestTimedMarksCached(t *testing.T) {
 	runStart := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	old := job.StepResult{Stderr: "x\n\n@@parity-step-time start=1795770000 cs=60000\n", Duration: 400 * time.Millisecond}
 	timed(&old, runStart)
-	if !old.Cached || old.Duration != 10*time.Minute || old.Stderr != "x\n" {
+	if !old.Cached || old.Duration != 10*time.Minute || old.Stderr != "x\n" || !old.Started.Equal(time.Unix(1795770000, 0)) {
 		t.Fatalf("replayed step: %+v", old)
 	}
 	// Started in the second the run began (the marker has whole seconds).

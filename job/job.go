@@ -197,6 +197,9 @@ type StepResult struct {
 	// step's own recorded start predates this run); Duration then is the
 	// original run's, as the step recorded it.
 	Cached bool `json:"cached,omitempty"`
+	// Started is when the step began, as it recorded it (where the runtime
+	// replays steps from a cache, the original run's start).
+	Started time.Time `json:"started,omitzero"`
 }
 
 // Result is what happened to one cell.

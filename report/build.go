@@ -94,6 +94,9 @@ func cellOf(res job.Result, count int) (Cell, map[rowKey]Result) {
 		// Replayed whole from the runtime's cache: the time the cell took is
 		// what its steps recorded when they ran, not the replay's.
 		c.DurationSeconds = stepSeconds
+		if first := res.Steps[0].Started; !first.IsZero() {
+			c.Started = first
+		}
 	}
 	if c.Steps == nil {
 		c.Steps = []Step{}
