@@ -227,6 +227,20 @@ type Result struct {
 	Decisions  []Decision    `json:"decisions"`
 }
 
+// TestRun is the test step's parsed stream: Run where the runtime parsed it
+// as it arrived, else TestJSON and the step's stderr parsed now. ok is
+// false when the test step printed nothing to parse.
+func (r Result) TestRun() (run testjson.Run, ok bool) {
+	if r.Run != nil {
+		return *r.Run, true
+	}
+	st, _ := r.Step(StepTest)
+	if r.TestJSON == "" && st.Stderr == "" {
+		return testjson.Run{}, false
+	}
+	return testjson.ParseOutput(r.TestJSON, st.Stderr), true
+}
+
 // Step returns the result of the named step, if it ran.
 func (r Result) Step(n StepName) (StepResult, bool) {
 	for _, s := range r.Steps {

@@ -109,24 +109,18 @@ func ProgressEvent(e runner.Event) progress.Event {
 		pe.Kind, pe.Step, pe.Tests, pe.Elapsed = progress.Tests, string(e.Step), e.Tests, 0
 	case runner.EventDone:
 		pe.Kind, pe.Status = progress.Done, string(e.Status)
-		var run *testjson.Run
-		if e.Result != nil {
-			run = e.Result.Run
-			if run == nil && e.Result.TestJSON != "" {
-				r := testjson.ParseString(e.Result.TestJSON)
-				run = &r
-			}
+		if e.Result == nil {
+			break
 		}
-		if run != nil {
-			for _, t := range run.Tests {
-				switch {
-				case t.Outcome == testjson.Pass:
-					pe.Pass++
-				case t.Outcome == testjson.Skip:
-					pe.Skip++
-				case t.Outcome.Failed():
-					pe.Fail++
-				}
+		run, _ := e.Result.TestRun()
+		for _, t := range run.Tests {
+			switch {
+			case t.Outcome == testjson.Pass:
+				pe.Pass++
+			case t.Outcome == testjson.Skip:
+				pe.Skip++
+			case t.Outcome.Failed():
+				pe.Fail++
 			}
 		}
 	}

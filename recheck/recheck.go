@@ -124,11 +124,8 @@ func outcomes(run Run, res job.Result) map[Target]testjson.Outcome {
 	if !res.Status.RanTests() {
 		return out
 	}
-	stderr := ""
-	if st, ok := res.Step(job.StepTest); ok {
-		stderr = st.Stderr
-	}
-	parsed := testjson.ParseOutput(res.TestJSON, stderr)
+	// The parsed stream, not the stdout a streaming runtime capped.
+	parsed, _ := res.TestRun()
 	for _, t := range run.Targets {
 		if tr, ok := parsed.Test(t.Package, t.Test); ok && tr.Outcome.Ran() {
 			o := tr.Outcome

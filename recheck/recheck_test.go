@@ -297,3 +297,21 @@ func TestGoVersionExperimentUsesThePassingGoOnTheFailingLibc(t *testing.T) {
 		t.Fatal("go-version planned with no pin")
 	}
 }
+
+// A runtime that streams parses the test step as it runs and keeps only a
+// capped stdout: the re-run's outcome is read from the parsed stream.
+func TestReadRerunsUsesTheStreamedRun(t *testing.T) {
+	full := testjson.ParseString(strings.Join([]string{
+		`{"Action":"start","Package":"ex/a"}`,
+		ev("run", "ex/a", "TestLibc"), `{"Action":"output","Package":"ex/a","Test":"TestLibc","Output":"=== RUN   TestLibc\n"}`,
+		`{"Action":"output","Package":"ex/a","Test":"TestLibc","Output":"--- FAIL: TestLibc (0.00s)\n"}`,
+		ev("fail", "ex/a", "TestLibc"), ev("fail", "ex/a", ""),
+	}, "\n") + "\n")
+	capped := "[... output cut ...]\n"
+	res := job.Result{Cell: musl, Status: job.StatusFailed, TestJSON: capped, Run: &full, Steps: []job.StepResult{{Name: job.StepTest, Stdout: capped}}}
+	got := ReadReruns([]Run{{Cell: musl.String(), Targets: []Target{{"ex/a", "TestLibc"}}, Attempt: 1}}, []job.Result{res})
+	want := []report.Rerun{{Package: "ex/a", Test: "TestLibc", Cell: musl.String(), Outcome: testjson.Fail}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reruns = %+v, want %+v", got, want)
+	}
+}

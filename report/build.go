@@ -102,16 +102,9 @@ func cellOf(res job.Result, count int) (Cell, map[rowKey]Result) {
 		c.Steps = []Step{}
 	}
 	results := map[rowKey]Result{}
-	if res.Run == nil && res.TestJSON == "" && !hasStderr(res, job.StepTest) {
+	run, ok := res.TestRun()
+	if !ok {
 		return c, results
-	}
-	var run testjson.Run
-	if res.Run != nil {
-		// Parsed as it streamed: TestJSON may be capped.
-		run = *res.Run
-	} else {
-		testStep, _ := res.Step(job.StepTest)
-		run = testjson.ParseOutput(res.TestJSON, testStep.Stderr)
 	}
 	c.Output = run.Unattributed
 	c.StreamTruncated = run.Truncated
@@ -189,11 +182,6 @@ func cellOf(res job.Result, count int) (Cell, map[rowKey]Result) {
 		results[rowKey{t.Package, t.Name}] = tr
 	}
 	return c, results
-}
-
-func hasStderr(res job.Result, name job.StepName) bool {
-	s, ok := res.Step(name)
-	return ok && s.Stderr != ""
 }
 
 func stepOf(s job.StepResult) Step {
