@@ -23,8 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/docker/docker/api/types/volume"
-
 	"github.com/parity-ci/parity/dockerengine"
 	"github.com/parity-ci/parity/internal/testimages"
 	"github.com/parity-ci/parity/job"
@@ -75,7 +73,8 @@ func run(ctx context.Context, mib int) error {
 	tok := make([]byte, 4)
 	rand.Read(tok)
 	scope := "parity-benchmem-" + hex.EncodeToString(tok)
-	defer removeVolumes(eng, scope)
+	// Its cache volumes only: they are Parity's, labelled, named by scope.
+	defer eng.RemoveCaches(context.Background(), scope+"-")
 
 	req := pipeline.Request{Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: []string{"amd64"}, Race: "off", CacheScope: scope, Timeout: "20m"}
 	in, err := req.Inputs([]byte(goMod), lock.Marshal(), "bench lock")
@@ -185,19 +184,6 @@ func status(field string) int64 {
 		}
 	}
 	return 0
-}
-
-func removeVolumes(eng *dockerengine.Engine, scope string) {
-	ctx := context.Background()
-	vols, err := eng.Client().VolumeList(ctx, volume.ListOptions{})
-	if err != nil {
-		return
-	}
-	for _, v := range vols.Volumes {
-		if strings.HasPrefix(v.Name, scope+"-") {
-			eng.Client().VolumeRemove(ctx, v.Name, true)
-		}
-	}
 }
 
 func hostname() string {
