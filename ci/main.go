@@ -7,7 +7,7 @@
 //	dagger call --go-version=1.27.1 --libc=glibc test --source=.
 //
 // This module is a thin shell: it copies its arguments into
-// daggerengine.Args and hands them, with the files and secrets, to the root
+// pipeline.Args (the options the parity command fills too) and hands them, with the files and secrets, to the root
 // packages (daggerengine, pipeline), which the project builds and tests
 // outside Dagger too.
 package main
@@ -22,6 +22,7 @@ import (
 
 	"github.com/parity-ci/parity/buildinfo"
 	"github.com/parity-ci/parity/daggerengine"
+	"github.com/parity-ci/parity/pipeline"
 )
 
 // Ci holds the options of a run, set by the constructor; test, report and
@@ -84,7 +85,7 @@ type Ci struct {
 	// +private
 	CacheScope string
 	// +private
-	Lock *dagger.File
+	Pins *dagger.File
 	// +private
 	RegistryMirror string
 	// +private
@@ -99,6 +100,10 @@ type Ci struct {
 	GitToken *dagger.Secret
 	// +private
 	GitHost string
+	// +private
+	SourceMode string
+	// +private
+	Revision string
 }
 
 func New(
@@ -192,9 +197,9 @@ func New(
 	// Prefix of the cache volume names (default: one per project).
 	// +optional
 	cacheScope string,
-	// Image pins (default: parity.lock.json in the source, else the built-in pins).
+	// Image pins, a parity.lock.json (default: the source's, else the built-in pins). Named pins: --lock is the Dagger CLI's own flag.
 	// +optional
-	lock *dagger.File,
+	pins *dagger.File,
 	// Fetch images, and the indexes read to pick each platform's manifest, through this mirror (host[:port][/path]).
 	// +optional
 	registryMirror string,
@@ -217,6 +222,13 @@ func New(
 	// +optional
 	// +default="github.com"
 	gitHost string,
+	// readonly, or copy: tests run in a writable scratch copy of the module (go.mod and go.sum stay read-only).
+	// +optional
+	// +default="readonly"
+	sourceMode string,
+	// The source's VCS revision, recorded in the report; merge refuses reports of different revisions. In GitHub Actions: --revision=$GITHUB_SHA.
+	// +optional
+	revision string,
 ) *Ci {
 	return &Ci{
 		Source: source, GoVersion: goVersion, Libc: libc, Arch: arch, Include: include, Exclude: exclude,
@@ -225,15 +237,23 @@ func New(
 		RunPattern: run, Skip: skip, Short: short, Tags: tags, Failfast: failfast,
 		CellMemory: cellMemory, CellCpus: cellCpus, CellPids: cellPids, Parallel: parallel,
 		Reruns: reruns, FailOnFlaky: failOnFlaky, Explain: explain,
-		CacheScope: cacheScope, Lock: lock, RegistryMirror: registryMirror, CaBundle: caBundle,
+		CacheScope: cacheScope, Pins: pins, RegistryMirror: registryMirror, CaBundle: caBundle,
 		DepsEnv: depsEnv, Goprivate: goprivate, Netrc: netrc, GitToken: gitToken, GitHost: gitHost,
+		SourceMode: sourceMode, Revision: revision,
 	}
 }
 
-// Run the matrix and print the verdict. Fails when any test fails, any cell
-// cannot run, or (unless allowDivergence) any test diverges between cells;
-// the error's first line is "parity: the verdict is red: ..." then, while
-// bad input fails with "parity: bad input: ...".
+// Run the matrix and print the verdict.
+//
+// Fails when any test fails, any cell cannot run, or (unless
+// allowDivergence) any test diverges between cells: the error's first line
+// is "parity: the verdict is red: ...", while bad input fails with
+// "parity: bad input: ...". Never replayed whole from the function cache:
+// each call runs the matrix, and the engine replays only the steps whose
+// inputs did not change (the report marks them cached); failed steps are
+// never replayed.
+//
+// +cache="never"
 func (m *Ci) Test(
 	ctx context.Context,
 	// The Go module to test, instead of the constructor's --source.
@@ -259,8 +279,12 @@ func (m *Ci) Test(
 	return summary, nil
 }
 
-// Run the matrix and return summary.md, junit.xml and report.json, whatever
-// the verdict: `dagger call report --source=. -o ./parity-report`.
+// Run the matrix and return summary.md, junit.xml and report.json.
+//
+// Returns the reports whatever the verdict: `dagger call report --source=.
+// -o ./parity-report`, then `jq -e .verdict.ok parity-report/report.json`.
+//
+// +cache="never"
 func (m *Ci) Report(
 	ctx context.Context,
 	// The Go module to test, instead of the constructor's --source.
@@ -290,8 +314,11 @@ func (m *Ci) Report(
 	return dag.LoadDirectoryFromID(dagger.DirectoryID(id)), nil
 }
 
-// Print the cells, their pinned images and every policy decision, without
-// running anything.
+// Print the cells, their pinned images and every policy decision.
+//
+// Runs nothing.
+//
+// +cache="never"
 func (m *Ci) Plan(
 	ctx context.Context,
 	// The Go module to plan for, instead of the constructor's --source.
@@ -310,21 +337,41 @@ func (m *Ci) Plan(
 	return out, nil
 }
 
+// Check runs the matrix with the constructor's options as a check.
+//
+// `dagger check` runs it and fails with the verdict's one-line summary
+// when the verdict is red (Dagger does not show a check's per-test
+// results: run test or report for those).
+//
+// +check
+// +cache="never"
+func (m *Ci) Check(ctx context.Context) error {
+	e, args, err := m.engine(ctx, nil, false)
+	if err != nil {
+		return err
+	}
+	rep, err := e.Run(ctx, args)
+	if err != nil {
+		return failure(err)
+	}
+	return daggerengine.CheckError(rep)
+}
+
 // engine joins this function's session through the published SDK and binds
 // the run's directory, files and secrets to it by ID.
-func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergence bool) (*daggerengine.Engine, daggerengine.Args, error) {
+func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergence bool) (*daggerengine.Engine, pipeline.Args, error) {
 	if source == nil {
 		source = m.Source
 	}
-	args := daggerengine.Args{
+	args := pipeline.Args{
 		Go: m.GoVersion, Libc: m.Libc, Arch: m.Arch, Include: m.Include, Exclude: m.Exclude,
-		Profile: m.Profile, Race: m.Race, Cgo: m.Cgo, Ptrace: m.Ptrace, Count: m.Count,
-		Shuffle: m.Shuffle, Timeout: m.Timeout, CellTimeout: m.CellTimeout, Packages: m.Packages,
-		Run: m.RunPattern, Skip: m.Skip, Short: m.Short, Tags: m.Tags, Failfast: m.Failfast,
+		Profile: m.Profile, Race: m.Race, Cgo: m.Cgo, Ptrace: m.Ptrace, SourceMode: m.SourceMode,
+		Count: m.Count, Shuffle: m.Shuffle, Timeout: m.Timeout, CellTimeout: m.CellTimeout,
+		Packages: m.Packages, Run: m.RunPattern, Skip: m.Skip, Short: m.Short, Tags: m.Tags, Failfast: m.Failfast,
 		CellMemory: m.CellMemory, CellCPUs: m.CellCpus, CellPids: m.CellPids, Parallel: m.Parallel,
 		Reruns: m.Reruns, FailOnFlaky: m.FailOnFlaky, Explain: m.Explain,
 		CacheScope: m.CacheScope, RegistryMirror: m.RegistryMirror, DepsEnv: m.DepsEnv, Goprivate: m.Goprivate,
-		AllowDivergence: allowDivergence,
+		AllowDivergence: allowDivergence, Revision: m.Revision,
 	}
 	c, err := pub.Connect(ctx)
 	if err != nil {
@@ -338,7 +385,7 @@ func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergen
 	if opt.Source, err = loadDirectory(ctx, c, source); err != nil {
 		return nil, args, err
 	}
-	if opt.Lock, err = loadFile(ctx, c, m.Lock); err != nil {
+	if opt.Lock, err = loadFile(ctx, c, m.Pins); err != nil {
 		return nil, args, err
 	}
 	if opt.CABundle, err = loadFile(ctx, c, m.CaBundle); err != nil {

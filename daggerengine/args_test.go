@@ -2,109 +2,58 @@ package daggerengine
 
 import (
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/pipeline"
 	"github.com/parity-ci/parity/policies"
 )
 
-const goMod = "module example.com/m\n\ngo 1.26\n"
-
-// TestArgsRequest: every module argument reaches the request, and through
-// it the plan, as the same CLI flag would.
-func TestArgsRequest(t *testing.T) {
-	a := Args{
-		Go: []string{"1.27.1"}, Libc: []string{"glibc"}, Arch: []string{"amd64", "arm64"},
-		Exclude: []string{"*/glibc/arm64"}, Race: "off", Cgo: "on", Ptrace: "off",
-		Count: 3, Shuffle: "42", Timeout: "5m", CellTimeout: "20m",
-		Packages: []string{"./a/...", "./b"}, Run: "TestX", Skip: "TestY", Short: "on",
-		Tags: []string{"integration,slow"}, Failfast: true,
-		CellMemory: "2GiB", CellCPUs: "1.5", CellPids: 512, Parallel: 2,
-		Reruns: 3, FailOnFlaky: true, Explain: "on",
-		CacheScope: "team", RegistryMirror: "mirror.example.com",
-		DepsEnv: []string{"GOPROXY=https://proxy.example.com", "GONOSUMDB=corp.example.com/*"}, Goprivate: "corp.example.com/*,git.example.com",
-		AllowDivergence: true,
-	}
-	r, err := a.Request(matrix.AMD64)
+// cacheVolumes plans one cell on Dagger for a source and returns the cache
+// volume names its steps mount.
+func cacheVolumes(t *testing.T, goMod, goSum string) []string {
+	t.Helper()
+	r, err := pipeline.Args{Go: []string{"1.27.1"}, Libc: []string{"glibc"}, Arch: []string{"amd64"}}.
+		Request(pipeline.Host{Arch: "amd64", SourceID: SourceID([]byte(goMod), []byte(goSum))})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if r.HostArch != "amd64" || !r.AllowDivergence || r.RegistryMirror != "mirror.example.com" || r.Parallel != 2 {
-		t.Fatalf("request %+v", r)
 	}
 	in, err := r.Inputs([]byte(goMod), nil, "")
 	if err != nil {
 		t.Fatal(err)
-	}
-	o := in.Policy
-	if o.Race != policies.Off || o.Cgo != policies.On || o.Ptrace != policies.PtraceOff || o.Count != 3 || o.Shuffle != "42" ||
-		o.TestTimeout != 5*time.Minute || o.CellTimeout != 20*time.Minute || o.Run != "TestX" || o.Skip != "TestY" ||
-		!o.Short || !o.Failfast || !slices.Equal(o.Tags, []string{"integration", "slow"}) ||
-		!slices.Equal(o.Packages, []string{"./a/...", "./b"}) || o.CacheScope != "team" ||
-		o.CellMemory != 2<<30 || o.CellCPUs != 1.5 || o.CellPids != 512 || o.CellsAtOnce != 2 {
-		t.Fatalf("policy %+v", o)
-	}
-	if o.DepsEnv["GOPRIVATE"] != "corp.example.com/*,git.example.com" || o.DepsEnv["GOPROXY"] != "https://proxy.example.com" || o.DepsEnv["GONOSUMDB"] != "corp.example.com/*" {
-		t.Fatalf("deps env %v", o.DepsEnv)
 	}
 	p, err := pipeline.MakePlan(in, policies.Traits{Name: "dagger", NativeArch: matrix.AMD64})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cells []string
-	for _, s := range p.Specs {
-		cells = append(cells, s.Cell.String())
-	}
-	if !slices.Equal(cells, []string{"go1.27.1/glibc/amd64"}) {
-		t.Fatalf("cells %v", cells)
-	}
-	if rc := p.Recheck; rc.Reruns != 3 || !rc.FailOnFlaky || rc.Explain != "on" {
-		t.Fatalf("recheck %+v", rc)
-	}
-}
-
-// TestPrePushProfile keeps the engine's arch only.
-func TestPrePushProfile(t *testing.T) {
-	r, err := Args{Profile: "pre-push", Go: []string{"1.27.1"}, Libc: []string{"musl"}}.Request(matrix.ARM64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := r.Inputs([]byte(goMod), nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := pipeline.MakePlan(in, policies.Traits{Name: "dagger", NativeArch: matrix.ARM64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Specs) != 1 || p.Specs[0].Cell.Arch != matrix.ARM64 || !in.Policy.Short {
-		t.Fatalf("pre-push: %d specs, short %v", len(p.Specs), in.Policy.Short)
-	}
-}
-
-func TestArgsRefused(t *testing.T) {
-	for _, c := range []struct {
-		a    Args
-		want string
-	}{
-		{Args{DepsEnv: []string{"GOPROXY"}}, `--deps-env "GOPROXY": want KEY=VALUE`},
-		{Args{DepsEnv: []string{"=x"}}, `want KEY=VALUE`},
-		{Args{DepsEnv: []string{"A=1", "A=2"}}, "A given twice"},
-		{Args{DepsEnv: []string{"GOPRIVATE=a"}, Goprivate: "b"}, "--goprivate and --deps-env GOPRIVATE"},
-	} {
-		_, err := c.a.Request(matrix.AMD64)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: got %v, want %q", c.a, err, c.want)
+	var names []string
+	for _, m := range p.Specs[0].Mounts {
+		if m.Kind == job.MountCache {
+			names = append(names, m.Name)
 		}
 	}
+	if len(names) == 0 {
+		t.Fatal("no cache volumes")
+	}
+	return names
 }
 
-func TestNoDepsEnvIsNil(t *testing.T) {
-	r, err := Args{}.Request(matrix.AMD64)
-	if err != nil || r.DepsEnv != nil {
-		t.Fatalf("%v %v", r.DepsEnv, err)
+// TestProjectsNeverShareCaches: on an engine the cache scope was the module
+// path alone, so two projects named example.com/m shared GOCACHE and the
+// module cache. The source's go.mod and go.sum now take part.
+func TestProjectsNeverShareCaches(t *testing.T) {
+	const mod = "module example.com/m\n\ngo 1.26\n"
+	a := cacheVolumes(t, mod, "example.com/dep v1.0.0 h1:aaa=\n")
+	b := cacheVolumes(t, mod, "example.com/other v1.2.0 h1:bbb=\n")
+	c := cacheVolumes(t, mod+"\nrequire example.com/dep v1.0.0\n", "")
+	for _, n := range a {
+		if slices.Contains(b, n) || slices.Contains(c, n) {
+			t.Errorf("volume %s is shared by two projects named example.com/m", n)
+		}
+	}
+	// The same source keeps its caches from one call to the next.
+	if again := cacheVolumes(t, mod, "example.com/dep v1.0.0 h1:aaa=\n"); !slices.Equal(a, again) {
+		t.Errorf("the same source got other volumes: %v, then %v", a, again)
 	}
 }

@@ -118,7 +118,7 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	if s, err = e.keepPresent(ctx, s); err != nil {
 		return nil, err
 	}
-	return &cell{e: e, spec: s, base: e.apply(ctr, baseOps(s)), digest: digest}, nil
+	return &cell{e: e, spec: s, image: ctr, base: e.apply(ctr, baseOps(s)), digest: digest}, nil
 }
 
 // keepPresent drops from source copies the kept files the source lacks (a
@@ -161,8 +161,11 @@ func (e *Engine) imageFor(ctx context.Context, s job.Spec) (string, string, erro
 }
 
 type cell struct {
-	e      *Engine
-	spec   job.Spec
+	e    *Engine
+	spec job.Spec
+	// image is the bare image (after setup, when it ran); base is image
+	// with the cell's environment and mounts, where every other step runs.
+	image  *dagger.Container
 	base   *dagger.Container
 	digest string
 }
@@ -170,41 +173,58 @@ type cell struct {
 func (c *cell) PlatformDigest() string { return c.digest }
 func (c *cell) Close() error           { return nil }
 
-// Exec implements runner.Cell. A setup step's changes carry over: later
-// steps start from its container. The step's own timing marker gives its
-// duration, and says whether the engine served it from cache.
+// Exec implements runner.Cell. The setup step runs on the bare image, so
+// its cache key holds the image and the command alone (an edit of the
+// source does not install the toolchain again), and its changes carry
+// over: later steps start from its container. A command that fails is an
+// ExecError the engine does not cache (see timeWrapper): its status and
+// output, cut by the engine to 100 KiB, are the step's result. The step's
+// own timing marker gives its duration, and says whether the engine served
+// it from cache.
 func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
 	start := time.Now()
 	r := job.StepResult{Name: st.Name}
-	ctr, err := c.e.apply(c.base, stepOps(c.spec, st, c.e.credentials())).Sync(ctx)
-	if err == nil {
-		r.ExitCode, err = ctr.ExitCode(ctx)
+	from := c.base
+	if st.Name == job.StepSetup {
+		from = c.image
 	}
-	if err == nil {
+	ctr, err := c.e.apply(from, stepOps(c.spec, st, c.e.credentials())).Sync(ctx)
+	var failed *dagger.ExecError
+	if errors.As(err, &failed) {
+		r.ExitCode, r.Stdout, r.Stderr, err = failed.ExitCode, failed.Stdout, failed.Stderr, nil
+		ctr = nil
+	} else if err == nil {
 		r.Stdout, err = ctr.Stdout(ctx)
-	}
-	if err == nil {
-		r.Stderr, err = ctr.Stderr(ctx)
+		if err == nil {
+			r.Stderr, err = ctr.Stderr(ctx)
+		}
 	}
 	if err != nil {
 		r.Err = err.Error()
 	}
-	if st.Name == job.StepSetup && err == nil && r.ExitCode == 0 {
-		c.base = ctr
-	}
 	r.Duration = time.Since(start)
 	timed(&r, c.e.started)
+	if st.Name == job.StepSetup && ctr != nil && r.Err == "" && r.ExitCode == 0 {
+		c.image = ctr
+		c.base = c.e.apply(ctr, baseOps(c.spec))
+	}
 	return r
 }
 
 // timed replaces the measured duration with the one the step recorded, and
 // marks a step recorded before this run began as served from cache.
+// Where the engine saw the command succeed, the exit status is the one the
+// marker recorded (go test's 1 is a result the wrapper lets the engine
+// cache); where the engine saw it fail, the engine's status stands.
 func timed(r *job.StepResult, runStart time.Time) {
 	rest, t, ok := splitTime(r.Stderr)
 	if !ok {
 		return
 	}
 	r.Stderr, r.Duration, r.Cached, r.Started = rest, t.duration, servedFromCache(t, runStart), t.start
+	if r.ExitCode == 0 {
+		r.ExitCode = t.rc
+	}
 }
 
 func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
@@ -233,7 +253,9 @@ func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
 		case opUser:
 			ctr = ctr.WithUser(o.value)
 		case opExec:
-			ctr = ctr.WithExec(o.args, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny, InsecureRootCapabilities: o.insecure})
+			// Expect success (the default): a failure is an ExecError, and
+			// the engine caches no failure (see timeWrapper).
+			ctr = ctr.WithExec(o.args, dagger.ContainerWithExecOpts{InsecureRootCapabilities: o.insecure})
 		}
 	}
 	return ctr

@@ -79,3 +79,14 @@ func plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
+
+// CheckError is what `dagger check` shows for a run: nil when the verdict
+// is green, else the verdict's one line (a check's output shows no
+// per-test results, so the line must say what is wrong).
+func CheckError(rep report.Report) error {
+	v := rep.Conclusion
+	if v.OK {
+		return nil
+	}
+	return errors.New(VerdictLine(v))
+}

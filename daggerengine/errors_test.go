@@ -68,3 +68,16 @@ func TestFirstLinesDiffer(t *testing.T) {
 		t.Fatal(bad, red)
 	}
 }
+
+// TestCheckErrorIsOneLine: `dagger check` shows the check's error alone, so
+// a red verdict is its one summary line; a green one is no error.
+func TestCheckErrorIsOneLine(t *testing.T) {
+	red := report.Report{Conclusion: report.Verdict{FailedTests: 1, DivergentTests: 2, Reasons: []string{"x"}}}
+	err := CheckError(red)
+	if err == nil || err.Error() != "parity: the verdict is red: 1 failing, 2 divergent" {
+		t.Fatalf("check error %v", err)
+	}
+	if err := CheckError(report.Report{Conclusion: report.Verdict{OK: true}}); err != nil {
+		t.Fatalf("green: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"testing/fstest"
 
 	"dagger.io/dagger"
 
@@ -19,21 +20,40 @@ import (
 // Plan reads go.mod and the lock file, checks the arguments and plans every
 // cell for this engine. It is what the module's `plan` prints, and the
 // first half of Run. Every error of the caller's making is BadInput.
-func (e *Engine) Plan(ctx context.Context, a Args) (pipeline.Plan, pipeline.Inputs, error) {
+func (e *Engine) Plan(ctx context.Context, a pipeline.Args) (pipeline.Plan, pipeline.Inputs, error) {
 	var none pipeline.Inputs
-	req, err := a.Request(e.native)
-	if err != nil {
-		return pipeline.Plan{}, none, BadInput(err)
-	}
-	if e.opt.CABundle != nil {
-		req.CABundle = caBundleFile
-	}
 	goMod, err := readOptional(ctx, e.opt.Source, "go.mod")
 	if err != nil {
 		return pipeline.Plan{}, none, err
 	}
 	if goMod == nil {
 		return pipeline.Plan{}, none, BadInput(pipeline.ErrNoGoMod)
+	}
+	goSum, err := readOptional(ctx, e.opt.Source, "go.sum")
+	if err != nil {
+		return pipeline.Plan{}, none, err
+	}
+	if err := e.checkSource(ctx, goMod, goSum); err != nil {
+		return pipeline.Plan{}, none, err
+	}
+	h := pipeline.Host{Arch: string(e.native), SourceID: SourceID(goMod, goSum), MirrorFrom: "--registry-mirror"}
+	if e.opt.CABundle != nil {
+		name, err := e.opt.CABundle.Name(ctx)
+		if err != nil {
+			return pipeline.Plan{}, none, fmt.Errorf("--ca-bundle: %w", err)
+		}
+		data, err := e.opt.CABundle.Contents(ctx)
+		if err != nil {
+			return pipeline.Plan{}, none, fmt.Errorf("--ca-bundle %s: %w", name, err)
+		}
+		if err := pipeline.CheckCABundle("--ca-bundle "+name, []byte(data)); err != nil {
+			return pipeline.Plan{}, none, BadInput(err)
+		}
+		h.CABundle = caBundleFile
+	}
+	req, err := a.Request(h)
+	if err != nil {
+		return pipeline.Plan{}, none, BadInput(err)
 	}
 	lock, lockName, err := e.lock(ctx)
 	if err != nil {
@@ -51,7 +71,34 @@ func (e *Engine) Plan(ctx context.Context, a Args) (pipeline.Plan, pipeline.Inpu
 	return p, in, nil
 }
 
-// lock is the --lock File, else the source's parity.lock.json, else none.
+// checkSource runs the CLI's source checks (pipeline.CheckSource: go.sum,
+// vendor/, a module with no package) on what they read of the source: its
+// go.mod, go.sum, vendor/modules.txt and the names of its Go files and
+// nested modules, without copying the whole tree out of the engine.
+// File modes are not known here: the mounts decide who can read them.
+func (e *Engine) checkSource(ctx context.Context, goMod, goSum []byte) error {
+	fsys := fstest.MapFS{"go.mod": {Data: goMod, Mode: 0o644}}
+	if goSum != nil {
+		fsys["go.sum"] = &fstest.MapFile{Data: goSum, Mode: 0o644}
+	}
+	for _, pattern := range []string{"**/*.go", "**/go.mod"} {
+		names, err := e.opt.Source.Glob(ctx, pattern)
+		if err != nil {
+			return fmt.Errorf("read source: %w", err)
+		}
+		for _, n := range names {
+			if _, ok := fsys[n]; !ok {
+				fsys[n] = &fstest.MapFile{Mode: 0o644}
+			}
+		}
+	}
+	if vendor, err := readOptional(ctx, e.opt.Source.Directory("vendor"), "modules.txt"); err == nil && vendor != nil {
+		fsys["vendor/modules.txt"] = &fstest.MapFile{Data: vendor, Mode: 0o644}
+	}
+	return BadInput(pipeline.CheckSource(fsys, "--source", "."))
+}
+
+// lock is the --pins File, else the source's parity.lock.json, else none.
 func (e *Engine) lock(ctx context.Context) ([]byte, string, error) {
 	if e.opt.Lock == nil {
 		b, err := readOptional(ctx, e.opt.Source, matrix.LockFile)
@@ -59,20 +106,20 @@ func (e *Engine) lock(ctx context.Context) ([]byte, string, error) {
 	}
 	name, err := e.opt.Lock.Name(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("--lock: %w", err)
+		return nil, "", fmt.Errorf("--pins: %w", err)
 	}
 	s, err := e.opt.Lock.Contents(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("--lock %s: %w", name, err)
+		return nil, "", fmt.Errorf("--pins %s: %w", name, err)
 	}
 	if strings.TrimSpace(s) == "" {
-		return nil, "", BadInput(fmt.Errorf("--lock %s: empty file", name))
+		return nil, "", BadInput(fmt.Errorf("--pins %s: empty file", name))
 	}
-	return []byte(s), "--lock " + name, nil
+	return []byte(s), "--pins " + name, nil
 }
 
 // Run plans and runs every cell in this session and returns the report.
-func (e *Engine) Run(ctx context.Context, a Args) (report.Report, error) {
+func (e *Engine) Run(ctx context.Context, a pipeline.Args) (report.Report, error) {
 	p, in, err := e.Plan(ctx, a)
 	if err != nil {
 		return report.Report{}, err
@@ -87,14 +134,20 @@ func (e *Engine) Run(ctx context.Context, a Args) (report.Report, error) {
 	if version == "" {
 		version = buildinfo.Version()
 	}
+	// The tree's digest tells reports of different sources apart where the
+	// revision is not given (the engine sees no .git).
+	tree, err := e.opt.Source.Digest(ctx)
+	if err != nil {
+		return report.Report{}, fmt.Errorf("digest the source: %w", err)
+	}
 	return pipeline.Execute(ctx, p, e, runner.Options{Parallel: a.Parallel}, pipeline.Meta{
-		Tool: "parity", Version: version, GoSum: pipeline.Digest(goSum),
+		Tool: "parity", Version: version, GoSum: pipeline.Digest(goSum), Revision: a.Revision, Tree: "dagger:" + tree,
 		Options: in.Policy, AllowDivergence: a.AllowDivergence,
 	}), nil
 }
 
 // PlanText is the plan as `parity plan` prints it.
-func (e *Engine) PlanText(ctx context.Context, a Args) (string, error) {
+func (e *Engine) PlanText(ctx context.Context, a pipeline.Args) (string, error) {
 	p, _, err := e.Plan(ctx, a)
 	if err != nil {
 		return "", err

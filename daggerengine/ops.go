@@ -121,7 +121,8 @@ func mountOps(s job.Spec, m job.Mount) []op {
 
 // stepOps run one step: its user, its own mounts and environment, the
 // deps step's credentials, then the command under the timing wrapper.
-// Output of a failing command is kept (Expect: any) so failing tests report.
+// go test's 1 (tests failed) is a result the engine may cache; any other
+// failure is not (timeWrapper).
 func stepOps(s job.Spec, st job.Step, cred credentials) []op {
 	user := s.User
 	if st.Root || s.InsecureRoot {
@@ -140,7 +141,7 @@ func stepOps(s job.Spec, st job.Step, cred credentials) []op {
 	if st.Name == job.StepDeps {
 		ops = append(ops, credentialOps(cred, user)...)
 	}
-	return append(ops, op{kind: opExec, args: wrapTimed(st.Args), insecure: s.InsecureRoot})
+	return append(ops, op{kind: opExec, args: wrapTimed(st.Args, keepStatus(st.Name)), insecure: s.InsecureRoot})
 }
 
 // credentialOps hand the deps step, and only it, the private-module

@@ -4,34 +4,57 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parity-ci/parity/job"
 )
 
 // timeMarker ends a step's stderr with when the step started (Unix
-// seconds) and how long its command ran (centiseconds). The engine caches
-// a step's output with the marker in it, so a result served from cache
-// still tells its original start and duration: a repeat that took half a
-// second does not overwrite the 15 minutes the tests really took.
+// seconds), how long its command ran (centiseconds) and its exit status.
+// The engine caches a step's output with the marker in it, so a result
+// served from cache still tells its original start and duration: a repeat
+// that took half a second does not overwrite the 15 minutes the tests
+// really took.
 const timeMarker = "@@parity-step-time"
 
 // timeWrapper runs the step's argv and then prints the marker. The clock
 // is /proc/uptime, which every image has (busybox date has no
-// sub-second format); the command's exit status is kept.
+// sub-second format).
+//
+// Its exit status decides what the engine caches: the engine caches an
+// exec that succeeds and never one that fails (Expect: success). So the
+// wrapper exits 0 only for results worth replaying — the command's 0, and
+// for the test step go test's 1 (tests failed: a result of the source) —
+// and otherwise with the command's own status: a failed module download,
+// a setup that could not install, a test step killed or out of memory is
+// an error the next identical call runs again, never a replayed result.
 const timeWrapper = `t0=$(date +%s); read u0 _ </proc/uptime
 "$@"; rc=$?
 read u1 _ </proc/uptime
 cs() { v=$(echo "$1" | tr -d .); v=${v#"${v%%[!0]*}"}; echo "${v:-0}"; }
-printf '\n%s start=%s cs=%s\n' '` + timeMarker + `' "$t0" "$(( $(cs "$u1") - $(cs "$u0") ))" >&2
+printf '\n%s start=%s cs=%s rc=%s\n' '` + timeMarker + `' "$t0" "$(( $(cs "$u1") - $(cs "$u0") ))" "$rc" >&2
+[ "$rc" -le "$PARITY_KEEP_RC" ] && exit 0
 exit $rc`
 
-// wrapTimed is the argv that runs args under timeWrapper.
-func wrapTimed(args []string) []string {
-	return append([]string{"sh", "-c", timeWrapper, "sh"}, args...)
+// wrapTimed is the argv that runs args under timeWrapper; keep is the
+// highest exit status that is a result to cache (0, or 1 for go test).
+func wrapTimed(args []string, keep int) []string {
+	return append([]string{"sh", "-c", strings.Replace(timeWrapper, "$PARITY_KEEP_RC", strconv.Itoa(keep), 1), "sh"}, args...)
+}
+
+// keepStatus is the highest exit status of a step that is a result of the
+// source rather than a failure to run it: go test's 1 means tests failed.
+func keepStatus(st job.StepName) int {
+	if st == job.StepTest {
+		return 1
+	}
+	return 0
 }
 
 // stepTime is what the marker recorded.
 type stepTime struct {
 	start    time.Time
 	duration time.Duration
+	rc       int // the command's exit status
 }
 
 // splitTime removes the LAST marker from stderr and returns what it says.
@@ -44,7 +67,7 @@ func splitTime(stderr string) (string, stepTime, bool) {
 		return stderr, stepTime{}, false
 	}
 	fields := strings.Fields(stderr[i+len(timeMarker)+2:])
-	var start, cs int64 = -1, -1
+	var start, cs, rc int64 = -1, -1, -1
 	for _, f := range fields {
 		k, v, _ := strings.Cut(f, "=")
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -56,12 +79,14 @@ func splitTime(stderr string) (string, stepTime, bool) {
 			start = n
 		case "cs":
 			cs = n
+		case "rc":
+			rc = n
 		}
 	}
-	if len(fields) != 2 || start <= 0 || cs < 0 {
+	if len(fields) != 3 || start <= 0 || cs < 0 || rc < 0 {
 		return stderr, stepTime{}, false
 	}
-	return stderr[:i], stepTime{start: time.Unix(start, 0).UTC(), duration: time.Duration(cs) * 10 * time.Millisecond}, true
+	return stderr[:i], stepTime{start: time.Unix(start, 0).UTC(), duration: time.Duration(cs) * 10 * time.Millisecond, rc: int(rc)}, true
 }
 
 // clockSlack allows for the marker's whole-second start and a small skew

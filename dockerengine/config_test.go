@@ -2,7 +2,6 @@ package dockerengine
 
 import (
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -260,50 +259,6 @@ func TestCABundleOnlyInDeps(t *testing.T) {
 		gomod := slices.IndexFunc(hc.Mounts, func(m mount.Mount) bool { return m.Target == "/cache/gomod" })
 		if st.Name != job.StepSetup && (gomod < 0 || hc.Mounts[gomod].ReadOnly != (st.Name != job.StepDeps)) {
 			t.Errorf("%s: module cache mount %+v", st.Name, hc.Mounts)
-		}
-	}
-}
-
-func TestAlive(t *testing.T) {
-	self, ok := processID(os.Getpid())
-	if !ok || !alive(self) {
-		t.Fatalf("this process %q must be alive", self)
-	}
-	pid, start, _ := strings.Cut(self, ":")
-	if alive(pid + ":" + start + "1") {
-		t.Fatal("a pid with another start time is another process")
-	}
-	if alive("") || alive("x:y") || alive("999999999:1") {
-		t.Fatal("malformed or absent processes are not alive")
-	}
-	l := map[string]string{LabelRun: "r", LabelHost: "h", LabelPID: self}
-	if stale(l, "h") {
-		t.Fatal("a live run is not stale")
-	}
-	l[LabelPID] = pid + ":0"
-	if !stale(l, "h") || stale(l, "other-host") {
-		t.Fatal("a dead run is stale on its own host only")
-	}
-}
-
-func TestCleanable(t *testing.T) {
-	self, _ := processID(os.Getpid())
-	c := func(host, pid, state string) container.Summary {
-		return container.Summary{State: state, Labels: map[string]string{LabelRun: "other", LabelHost: host, LabelPID: pid}}
-	}
-	for _, tc := range []struct {
-		c         container.Summary
-		all, want bool
-	}{
-		{c("h", self, container.StateRunning), true, false},  // a live run of this host
-		{c("h", "1:0", container.StateRunning), false, true}, // a dead one
-		{c("elsewhere", "1:0", container.StateRunning), false, false},
-		{c("elsewhere", "1:0", container.StateRunning), true, true},
-		{c("elsewhere", "1:0", container.StateExited), false, true},
-		{container.Summary{State: container.StateRunning, Labels: map[string]string{LabelRun: "mine"}}, true, false},
-	} {
-		if got := cleanable(tc.c, "h", "mine", tc.all); got != tc.want {
-			t.Errorf("%+v all=%v: %v, want %v", tc.c, tc.all, got, tc.want)
 		}
 	}
 }

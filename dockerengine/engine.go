@@ -101,17 +101,12 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 	rand.Read(b)
 	e := &Engine{cli: cli, opt: opt, runID: hex.EncodeToString(b), native: native, hostMemory: info.MemTotal, hostCPUs: info.NCPU}
 	if h, err := os.Hostname(); err == nil {
-		if pid, ok := processID(os.Getpid()); ok {
+		if pid, ok := ProcessLabel(os.Getpid()); ok {
 			e.host, e.pid = h, pid
 		}
 	}
-	// Containers of earlier runs on this host whose Parity process died
-	// (SIGKILL, a crash) would otherwise stay forever.
-	if rm, err := e.SweepStale(ctx); err != nil {
-		opt.Logf("docker: sweeping dead runs' containers: %v", err)
-	} else if len(rm.Containers) > 0 {
-		opt.Logf("docker: removed %d container(s) left by dead runs", len(rm.Containers))
-	}
+	// Connecting touches nothing: sweeping dead runs' containers is
+	// SweepStale, which a run calls (parity plan never does).
 	return e, nil
 }
 
@@ -134,8 +129,15 @@ func (e *Engine) Traits() policies.Traits {
 
 // Close removes whatever containers of this run are left (an interrupted
 // run) and closes the connection. Cache volumes stay: they are the cache.
-func (e *Engine) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func (e *Engine) Close() error { return e.CloseContext(context.Background()) }
+
+// CloseTimeout bounds Close's clean-up.
+const CloseTimeout = 30 * time.Second
+
+// CloseContext is Close with its clean-up (at most CloseTimeout) also cut
+// short when ctx is cancelled: a second Ctrl-C.
+func (e *Engine) CloseContext(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, CloseTimeout)
 	defer cancel()
 	err := e.sweep(ctx)
 	return errors.Join(err, e.removeImagePaths(), e.cli.Close())

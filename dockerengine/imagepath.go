@@ -115,9 +115,16 @@ func (e *Engine) copyImagePath(ctx context.Context, m job.Mount) (string, error)
 }
 
 // extract writes a tar stream under root, refusing names that leave it.
-// Files stay readable by every user; symlinks are kept as they are (the
-// container resolves them, inside its own filesystem).
+// Every write goes through an os.Root, so no entry can reach outside
+// root, not even through a symlink an earlier entry made (an entry d ->
+// /etc, then d/x). Files stay readable by every user; symlinks are kept as
+// they are (the container resolves them, inside its own filesystem).
 func extract(r io.Reader, root string) error {
+	rt, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -131,37 +138,54 @@ func extract(r io.Reader, root string) error {
 		if !filepath.IsLocal(name) {
 			return fmt.Errorf("copy holds %q, outside its directory", h.Name)
 		}
-		dst := filepath.Join(root, name)
 		switch h.Typeflag {
 		case tar.TypeDir:
-			err = os.MkdirAll(dst, 0o755)
+			err = mkdirAll(rt, name)
 		case tar.TypeReg:
-			err = writeFile(dst, tr, os.FileMode(h.Mode).Perm()|0o444)
+			err = writeFile(rt, name, tr, os.FileMode(h.Mode).Perm()|0o444)
 		case tar.TypeSymlink:
-			err = os.Symlink(h.Linkname, dst)
+			if err = mkdirAll(rt, filepath.Dir(name)); err == nil {
+				err = rt.Symlink(h.Linkname, name)
+			}
 		case tar.TypeLink:
 			target := filepath.Clean(filepath.FromSlash(h.Linkname))
 			if !filepath.IsLocal(target) {
 				return fmt.Errorf("copy links %q outside its directory", h.Linkname)
 			}
-			err = os.Link(filepath.Join(root, target), dst)
+			if err = mkdirAll(rt, filepath.Dir(name)); err == nil {
+				err = rt.Link(target, name)
+			}
 		}
 		if err != nil {
+			if strings.Contains(err.Error(), "escapes from parent") || strings.Contains(err.Error(), "path escapes") {
+				return fmt.Errorf("copy holds %q, outside its directory (through a symlink): %w", h.Name, err)
+			}
 			return fmt.Errorf("extract %s: %w", h.Name, err)
 		}
 	}
 }
 
-func writeFile(dst string, r io.Reader, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+// mkdirAll makes dir (and its parents) under rt, each readable by all.
+func mkdirAll(rt *os.Root, dir string) error {
+	if dir == "." {
+		return nil
+	}
+	if err := rt.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	return rt.Chmod(dir, 0o755) // umask may have narrowed it
+}
+
+func writeFile(rt *os.Root, name string, r io.Reader, mode os.FileMode) error {
+	if err := mkdirAll(rt, filepath.Dir(name)); err != nil {
+		return err
+	}
+	f, err := rt.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
 	_, err = io.Copy(f, r)
-	return errors.Join(err, f.Close(), os.Chmod(dst, mode)) // umask may have narrowed it
+	return errors.Join(err, f.Close(), rt.Chmod(name, mode)) // umask may have narrowed it
 }
 
 // shortImage is repo:tag of a pinned reference, for messages.

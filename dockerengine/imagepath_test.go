@@ -80,3 +80,55 @@ func TestExtractKeepsTheCopyInsideAndReadable(t *testing.T) {
 		}
 	}
 }
+
+// A crafted image cannot write outside the copy's directory through a
+// symlink it wrote first: d -> the outside, then d/x.
+func TestExtractDoesNotFollowSymlinksOut(t *testing.T) {
+	outside := t.TempDir()
+	for name, entries := range map[string][]*tar.Header{
+		"absolute link": {
+			{Name: "d", Typeflag: tar.TypeSymlink, Linkname: outside},
+			{Name: "d/x", Typeflag: tar.TypeReg, Mode: 0o644},
+		},
+		"relative link": {
+			{Name: "sub/", Typeflag: tar.TypeDir, Mode: 0o755},
+			{Name: "sub/d", Typeflag: tar.TypeSymlink, Linkname: "../../../../../../../../../.." + outside},
+			{Name: "sub/d/x", Typeflag: tar.TypeReg, Mode: 0o644},
+		},
+		"file over a link": {
+			{Name: "x", Typeflag: tar.TypeSymlink, Linkname: filepath.Join(outside, "x")},
+			{Name: "x", Typeflag: tar.TypeReg, Mode: 0o644},
+		},
+		"dir under a link": {
+			{Name: "d", Typeflag: tar.TypeSymlink, Linkname: outside},
+			{Name: "d/x/", Typeflag: tar.TypeDir, Mode: 0o755},
+		},
+		"hard link through a link": {
+			{Name: "d", Typeflag: tar.TypeSymlink, Linkname: outside},
+			{Name: "y", Typeflag: tar.TypeReg, Mode: 0o644},
+			{Name: "d/x", Typeflag: tar.TypeLink, Linkname: "y"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := extract(tarOf(t, entries...), t.TempDir())
+			if err == nil {
+				t.Error("extracted")
+			}
+			if left, _ := os.ReadDir(outside); len(left) > 0 {
+				t.Fatalf("wrote outside its directory: %v", left)
+			}
+		})
+	}
+	// A symlink inside the copy still works as a directory to write under.
+	root := t.TempDir()
+	if err := extract(tarOf(t,
+		&tar.Header{Name: "real/", Typeflag: tar.TypeDir, Mode: 0o755},
+		&tar.Header{Name: "alias", Typeflag: tar.TypeSymlink, Linkname: "real"},
+		&tar.Header{Name: "alias/f", Typeflag: tar.TypeReg, Mode: 0o644},
+	), root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "real", "f")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -47,23 +48,61 @@ func processID(pid int) (string, bool) {
 	return strconv.Itoa(pid) + ":" + f[19], true // field 22: starttime
 }
 
-// alive reports whether the process a LabelPID value names still runs on
-// this host.
-func alive(label string) bool {
-	p, _, ok := strings.Cut(label, ":")
-	pid, err := strconv.Atoi(p)
-	if !ok || err != nil || pid <= 0 {
+// ProcessLabel is the LabelPID value of a process of this PID namespace:
+// "<pid>:<start time>:<PID namespace>". The namespace is part of it because
+// Parity processes in different PID namespaces (CI runners in containers)
+// may share a host name and a daemon, and the same pid names different
+// processes in each. ok is false when the process does not exist.
+func ProcessLabel(pid int) (string, bool) {
+	id, ok := processID(pid)
+	ns := pidNamespace()
+	if !ok || ns == "" {
+		return "", false
+	}
+	return id + ":" + ns, true
+}
+
+// pidNamespace names this process's PID namespace by its inode, as
+// readlink /proc/self/ns/pid prints it ("pid:[4026531836]" -> "4026531836");
+// "" when it cannot be read.
+func pidNamespace() string {
+	l, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	ino := strings.TrimSuffix(strings.TrimPrefix(l, "pid:["), "]")
+	if _, err := strconv.ParseUint(ino, 10, 64); err != nil {
+		return ""
+	}
+	return ino
+}
+
+// dead reports whether the process a LabelPID value names is provably
+// gone: the label is of this PID namespace and no process of it has that
+// pid and start time. A label of another namespace, or of an older Parity
+// that did not record one, cannot be checked from here: not dead.
+func dead(label string) bool {
+	f := strings.Split(label, ":")
+	if len(f) != 3 {
+		return false
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	ns := pidNamespace()
+	if ns == "" || f[2] != ns {
 		return false
 	}
 	now, ok := processID(pid)
-	return ok && now == label
+	return !ok || now != f[0]+":"+f[1]
 }
 
 // stale reports whether a container's labels name a run of this host
 // whose Parity process is gone: a run killed with SIGKILL, or whose daemon
 // connection broke before it could clean up.
 func stale(labels map[string]string, host string) bool {
-	return host != "" && labels[LabelHost] == host && labels[LabelRun] != "" && !alive(labels[LabelPID])
+	return host != "" && labels[LabelHost] == host && labels[LabelRun] != "" && dead(labels[LabelPID])
 }
 
 // Removed is what a sweep or a clean removed.
@@ -74,8 +113,10 @@ type Removed struct {
 }
 
 // SweepStale removes the containers of earlier runs on this host whose
-// Parity process is gone. Runs of other hosts (a shared remote daemon) and
-// live runs are never touched.
+// Parity process is provably gone (see dead). Runs of other hosts (a shared
+// remote daemon), of other PID namespaces and live runs are never touched.
+// New does not call it: a run does, so that connecting (parity plan) touches
+// nothing.
 func (e *Engine) SweepStale(ctx context.Context) (Removed, error) {
 	return e.removeContainers(ctx, func(c container.Summary) bool { return stale(c.Labels, e.host) })
 }
@@ -84,9 +125,10 @@ func (e *Engine) SweepStale(ctx context.Context) (Removed, error) {
 type CleanOptions struct {
 	// All also removes cache volumes and derived parity-setup images.
 	All bool
-	// VolumePrefix, when set, limits the volumes removed to names with it
-	// (a cache scope); empty removes every volume labelled LabelCache.
-	VolumePrefix string
+	// Scope, when set, limits the volumes removed to those of this cache
+	// scope, matched as a whole name part (see RemoveCaches); empty removes
+	// every volume labelled LabelCache.
+	Scope string
 }
 
 // Clean removes Parity's containers that no live run needs: those of dead
@@ -98,15 +140,16 @@ func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
 	if !o.All || err != nil {
 		return rm, err
 	}
-	caches, err := e.RemoveCaches(ctx, o.VolumePrefix)
+	caches, err := e.RemoveCaches(ctx, o.Scope)
 	rm.Volumes, rm.Images = caches.Volumes, caches.Images
 	return rm, err
 }
 
-// RemoveCaches removes the cache volumes whose names start with prefix
-// (every Parity cache volume when it is empty, and then also the
-// parity-setup images). Volumes in use by a container stay.
-func (e *Engine) RemoveCaches(ctx context.Context, prefix string) (Removed, error) {
+// RemoveCaches removes the cache volumes of a cache scope (every Parity
+// cache volume when it is empty, and then also the parity-setup images).
+// A trailing "-" on scope is ignored. Volumes in use by a container stay.
+func (e *Engine) RemoveCaches(ctx context.Context, scope string) (Removed, error) {
+	scope = strings.TrimSuffix(scope, "-")
 	var rm Removed
 	vols, err := e.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelCache))})
 	if err != nil {
@@ -114,7 +157,7 @@ func (e *Engine) RemoveCaches(ctx context.Context, prefix string) (Removed, erro
 	}
 	var errs []error
 	for _, v := range vols.Volumes {
-		if !strings.HasPrefix(v.Name, prefix) {
+		if scope != "" && !InScope(v.Name, scope) {
 			continue
 		}
 		if err := e.cli.VolumeRemove(ctx, v.Name, false); err != nil && !client.IsErrNotFound(err) {
@@ -123,7 +166,7 @@ func (e *Engine) RemoveCaches(ctx context.Context, prefix string) (Removed, erro
 		}
 		rm.Volumes = append(rm.Volumes, v.Name)
 	}
-	if prefix == "" {
+	if scope == "" {
 		imgs, err := e.cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", SetupImageRepo))})
 		if err != nil {
 			return rm, errors.Join(append(errs, fmt.Errorf("docker: list setup images: %w", err))...)
@@ -141,19 +184,41 @@ func (e *Engine) RemoveCaches(ctx context.Context, prefix string) (Removed, erro
 	return rm, errors.Join(errs...)
 }
 
+// cacheNameRest is what follows "<scope>-" in a cache volume's name: the
+// cell's key and the cache's kind, "go1.27.1-musl-amd64-gocache".
+var cacheNameRest = regexp.MustCompile(`^go[0-9][0-9.]*-[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$`)
+
+// InScope reports whether a cache volume's name is of scope as a whole:
+// "<scope>-<cell key>-<kind>". A bare prefix test would take scope
+// "parity-ab"'s for "parity-ab-c"'s, another project's.
+func InScope(volume, scope string) bool {
+	rest, ok := strings.CutPrefix(volume, scope+"-")
+	return ok && cacheNameRest.MatchString(rest)
+}
+
 // cleanable says whether parity clean removes a container: never this
-// run's or a live run's of this host; a dead run's of this host always;
-// of other hosts (or unlabelled, older runs) the stopped ones, and with all
-// the running ones too.
+// run's; a provably dead run's of this host always; a live run's of this
+// host (same PID namespace) never; of other hosts or PID namespaces (or
+// unlabelled, older runs) the stopped ones, and with all the running ones
+// too.
 func cleanable(c container.Summary, host, runID string, all bool) bool {
 	l := c.Labels
 	switch {
 	case l[LabelRun] == runID:
 		return false
-	case host != "" && l[LabelHost] == host:
-		return !alive(l[LabelPID])
+	case host != "" && l[LabelHost] == host && dead(l[LabelPID]):
+		return true
+	case host != "" && l[LabelHost] == host && ours(l[LabelPID]):
+		return false // alive, and checkable from here
 	}
 	return all || c.State != container.StateRunning
+}
+
+// ours reports whether a LabelPID value is of this PID namespace.
+func ours(label string) bool {
+	f := strings.Split(label, ":")
+	ns := pidNamespace()
+	return len(f) == 3 && ns != "" && f[2] == ns
 }
 
 func (e *Engine) removeContainers(ctx context.Context, match func(container.Summary) bool) (Removed, error) {

@@ -52,7 +52,7 @@ type InstallOptions struct {
 // dir. It asks git rather than assuming .git/hooks, so core.hooksPath, linked
 // worktrees and GIT_DIR are honoured the way git itself will honour them.
 func HooksDir(ctx context.Context, dir string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--git-path", "hooks")
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--is-bare-repository", "--git-path", "hooks")
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -60,7 +60,13 @@ func HooksDir(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find the hooks directory of %s: git rev-parse --git-path hooks: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
 	}
-	p := strings.TrimSpace(string(out))
+	bare, p, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if strings.TrimSpace(bare) == "true" {
+		// Nothing is pushed from a bare repository: its pre-push hook
+		// would never run, and `parity test` has no work tree to test.
+		return "", fmt.Errorf("%s is a bare repository: install the hook in a clone with a work tree", dir)
+	}
+	p = strings.TrimSpace(p)
 	if !filepath.IsAbs(p) {
 		// git prints it relative to the directory it ran in.
 		p = filepath.Join(dir, p)

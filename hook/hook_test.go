@@ -305,3 +305,13 @@ func TestHookRunsOnPush(t *testing.T) {
 		t.Errorf("message:\n%s", out)
 	}
 }
+
+// A bare repository has no work tree to test and pushes nothing: refused.
+func TestHooksDirRefusesABareRepository(t *testing.T) {
+	hermetic(t)
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "--bare")
+	if _, err := HooksDir(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "bare repository") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -405,20 +404,21 @@ func TestDaemonLostMidStep(t *testing.T) {
 }
 
 // TestSweepsDeadRunsOfThisHost: a container whose labels name a process of
-// this host that no longer runs is removed by the next engine; one of a
-// live process, or of another host, stays.
+// this host and PID namespace that no longer runs is removed by the next
+// run's SweepStale; one of a live process, of another host, of another PID
+// namespace or of an older label it cannot check stays. Connecting alone
+// (what parity plan does) removes nothing.
 func TestSweepsDeadRunsOfThisHost(t *testing.T) {
 	h := env(t)
 	eng := h.engine(t, h.fixDir)
 	ctx := context.Background()
 	host, _ := os.Hostname()
 	img := h.image("glibc").Repo + "@" + h.image("glibc").Platforms["linux/amd64"]
-	self := ""
-	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		self = strings.Join([]string{strconv.Itoa(os.Getpid()), f[19]}, ":")
+	self, ok := dockerengine.ProcessLabel(os.Getpid())
+	if !ok {
+		t.Fatal("no process label for this process")
 	}
+	f := strings.Split(self, ":")
 	create := func(host, pid string) string {
 		c, err := eng.Client().ContainerCreate(ctx, &container.Config{Image: img, Cmd: []string{"true"}, Labels: map[string]string{
 			dockerengine.LabelRun: "sweep-test-" + eng.RunID(), dockerengine.LabelHost: host, dockerengine.LabelPID: pid,
@@ -429,17 +429,26 @@ func TestSweepsDeadRunsOfThisHost(t *testing.T) {
 		t.Cleanup(func() { eng.Client().ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}) })
 		return c.ID
 	}
-	dead := create(host, strconv.Itoa(os.Getpid())+":1")
+	dead := create(host, f[0]+":1:"+f[2])
 	live := create(host, self)
-	elsewhere := create(host+"-elsewhere", "1:1")
+	elsewhere := create(host+"-elsewhere", "1:1:"+f[2])
+	otherNS := create(host, f[0]+":1:1"+f[2])
+	older := create(host, f[0]+":1")
+	exists := func(id string) bool { _, err := eng.Client().ContainerInspect(ctx, id); return err == nil }
 	next, err := dockerengine.New(ctx, dockerengine.Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	next.Close()
-	exists := func(id string) bool { _, err := eng.Client().ContainerInspect(ctx, id); return err == nil }
-	if exists(dead) || !exists(live) || !exists(elsewhere) {
-		t.Fatalf("after the sweep: dead run's container exists %v, live run's %v, other host's %v", exists(dead), exists(live), exists(elsewhere))
+	defer next.Close()
+	if !exists(dead) {
+		t.Fatal("connecting swept a container: parity plan must touch nothing")
+	}
+	if _, err := next.SweepStale(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if exists(dead) || !exists(live) || !exists(elsewhere) || !exists(otherNS) || !exists(older) {
+		t.Fatalf("after the sweep: dead run's container exists %v, live run's %v, other host's %v, other PID namespace's %v, older label's %v",
+			exists(dead), exists(live), exists(elsewhere), exists(otherNS), exists(older))
 	}
 }
 
@@ -450,7 +459,7 @@ func TestCleanRemovesScopedCaches(t *testing.T) {
 	eng := h.engine(t, h.fixDir)
 	ctx := context.Background()
 	s := scope(t, eng)
-	for _, name := range []string{s + "-a-gomod", "other-" + s + "-gomod"} {
+	for _, name := range []string{s + "-go1.26.8-glibc-amd64-gomod", "other-" + s + "-go1.26.8-glibc-amd64-gomod", s + "x-go1.26.8-glibc-amd64-gomod"} {
 		if _, err := eng.Client().VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: map[string]string{dockerengine.LabelCache: "x"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -462,10 +471,13 @@ func TestCleanRemovesScopedCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rm.Volumes) != 1 || rm.Volumes[0] != s+"-a-gomod" {
+	if len(rm.Volumes) != 1 || rm.Volumes[0] != s+"-go1.26.8-glibc-amd64-gomod" {
 		t.Fatalf("removed volumes %v", rm.Volumes)
 	}
-	if _, err := eng.Client().VolumeInspect(ctx, "other-"+s+"-gomod"); err != nil {
+	if _, err := eng.Client().VolumeInspect(ctx, s+"x-go1.26.8-glibc-amd64-gomod"); err != nil {
+		t.Fatalf("a volume of a longer scope was removed: %v", err)
+	}
+	if _, err := eng.Client().VolumeInspect(ctx, "other-"+s+"-go1.26.8-glibc-amd64-gomod"); err != nil {
 		t.Fatalf("a volume outside the scope was removed: %v", err)
 	}
 }

@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// CheckGoVersion accepts release versions such as 1.26 or 1.27.1 (what
+// --go takes); the error quotes v and says what a version looks like.
+func CheckGoVersion(v string) error { return checkGoVersion(v) }
+
 // checkGoVersion accepts release versions such as 1.26 or 1.27.1: the form of
 // golang image tags and go.mod go lines.
 func checkGoVersion(v string) error {

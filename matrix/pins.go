@@ -8,7 +8,9 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Ref is an image reference split into its parts.
@@ -174,41 +176,56 @@ type Lock struct {
 	Pins    Pins `json:"pins"`
 }
 
-// DecodeLock reads a lock file's structure: one JSON object of this version,
-// no unknown field, nothing after it (a second object or the rest of a merge
-// conflict would otherwise be ignored). It does not check the pins: `parity
-// test` (ParseLock) and `parity pins` (which lets a pin lack its digest
-// until `pins update` fills it in) both start here.
-func DecodeLock(data []byte) (Lock, error) {
+// DecodeLock is DecodeLockFile of a file named LockFile.
+func DecodeLock(data []byte) (Lock, error) { return DecodeLockFile(LockFile, data) }
+
+// DecodeLockFile reads a lock file's structure: one JSON object of this
+// version, no unknown field, nothing after it (a second object or the rest
+// of a merge conflict would otherwise be ignored). It does not check the
+// pins: `parity test` (ParseLockFile) and `parity pins` (which lets a pin
+// lack its digest until `pins update` fills it in) both start here. name
+// is the file as the user gave it; every error starts with it.
+func DecodeLockFile(name string, data []byte) (Lock, error) {
 	var l Lock
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Lock{}, fmt.Errorf("%s: empty file, want a lock such as {\"version\":%d,\"pins\":[...]} (or remove it for the built-in pins)", name, LockVersion)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {
-		return Lock{}, fmt.Errorf("%s: %w", LockFile, err)
+		return Lock{}, fmt.Errorf("%s: %s", name, clip(err.Error()))
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return Lock{}, fmt.Errorf("%s: unexpected content after the lock's JSON object at byte %d (a second object or a merge conflict?)", LockFile, dec.InputOffset())
+		return Lock{}, fmt.Errorf("%s: unexpected content after the lock's JSON object at byte %d (a second object or a merge conflict?)", name, dec.InputOffset())
 	}
 	if l.Version != LockVersion {
-		return Lock{}, fmt.Errorf("%s: version %d, this Parity reads version %d", LockFile, l.Version, LockVersion)
+		return Lock{}, fmt.Errorf("%s: version %d, this Parity reads version %d", name, l.Version, LockVersion)
 	}
 	return l, nil
 }
 
-// ParseLock reads a lock file and checks every pin in it.
-func ParseLock(data []byte) (Lock, error) {
-	l, err := DecodeLock(data)
+// ParseLock is ParseLockFile of a file named LockFile.
+func ParseLock(data []byte) (Lock, error) { return ParseLockFile(LockFile, data) }
+
+// ParseLockFile reads a lock file and checks every pin in it; name is the
+// file as the user gave it, for messages.
+func ParseLockFile(name string, data []byte) (Lock, error) {
+	l, err := DecodeLockFile(name, data)
 	if err != nil {
 		return Lock{}, err
 	}
-	if err := l.Check(); err != nil {
+	if err := l.CheckFile(name); err != nil {
 		return Lock{}, err
 	}
 	return l, nil
 }
 
-// Check reports every bad pin, on one line that counts them.
-func (l Lock) Check() error {
+// Check is CheckFile of a file named LockFile.
+func (l Lock) Check() error { return l.CheckFile(LockFile) }
+
+// CheckFile reports every bad pin, on one line that counts them and names
+// the file (as the user gave it).
+func (l Lock) CheckFile(name string) error {
 	var bad []string
 	seen := map[string]bool{}
 	for i, p := range l.Pins {
@@ -232,22 +249,53 @@ func (l Lock) Check() error {
 		}
 	}
 	if err := OneLine(bad, "bad pins"); err != nil {
-		return fmt.Errorf("%s: %w", LockFile, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }
 
+// MaxListed is how many problems OneLine lists before "and N more", and
+// MaxProblemLen how long each may be: a lock of a million bad pins is
+// still a line a person reads.
+const (
+	MaxListed     = 5
+	MaxProblemLen = 500
+)
+
 // OneLine joins problems into one line that counts them ("3 bad pins: a;
-// b; c"), so a command's error stays one line however many there are.
+// b; c"), so a command's error stays one line however many there are: the
+// first MaxListed, each clipped to MaxProblemLen, then "and N more".
 // plural names what is counted.
 func OneLine(problems []string, plural string) error {
 	switch len(problems) {
 	case 0:
 		return nil
 	case 1:
-		return errors.New(problems[0])
+		return errors.New(clip(problems[0]))
 	}
-	return fmt.Errorf("%d %s: %s", len(problems), plural, strings.Join(problems, "; "))
+	shown := make([]string, 0, MaxListed)
+	for _, p := range problems[:min(len(problems), MaxListed)] {
+		shown = append(shown, clip(p))
+	}
+	more := ""
+	if n := len(problems) - len(shown); n > 0 {
+		more = fmt.Sprintf("; and %d more", n)
+	}
+	return fmt.Errorf("%d %s: %s%s", len(problems), plural, strings.Join(shown, "; "), more)
+}
+
+// clip shortens s to MaxProblemLen bytes (on a rune boundary) and makes it
+// one line.
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= MaxProblemLen {
+		return s
+	}
+	cut := MaxProblemLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // Marshal writes the lock in a stable, diff-friendly form.
@@ -280,8 +328,20 @@ func ParseMirror(m string) (host, prefix string, err error) {
 		return "", "", fmt.Errorf("mirror %q: %q is not a registry host[:port]", m, host)
 	case !strings.ContainsAny(host, ".:") && host != "localhost":
 		return "", "", fmt.Errorf("mirror %q: %q is not a registry host (want a name with a dot or a port, or localhost)", m, host)
+	case !portOK(host):
+		return "", "", fmt.Errorf("mirror %q: port of %q out of range (1-65535)", m, host)
 	case prefix != "" && !mirrorPathRE.MatchString(prefix):
 		return "", "", fmt.Errorf("mirror %q: path %q is not a repository path (lowercase letters, digits, . _ - and /)", m, prefix)
 	}
 	return host, prefix, nil
+}
+
+// portOK reports whether host's port, if it has one, is 1-65535.
+func portOK(host string) bool {
+	_, port, ok := strings.Cut(host, ":")
+	if !ok {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -170,5 +171,56 @@ func TestParseMirror(t *testing.T) {
 		if _, _, err := ParseMirror(bad); err == nil {
 			t.Errorf("ParseMirror(%q) accepted", bad)
 		}
+	}
+}
+
+// Lock errors name the file the user gave, whatever is wrong with it, and
+// an empty file is refused rather than read as "no pins".
+func TestLockErrorsNameTheFile(t *testing.T) {
+	for name, data := range map[string]string{
+		"empty":    "",
+		"blank":    " \n",
+		"not json": "pins: yes",
+		"array":    "[]",
+		"version":  `{"version":2,"pins":[]}`,
+		"unknown":  `{"version":1,"pinz":[]}`,
+		"trailing": `{"version":1,"pins":[]} x`,
+		"unpinned": `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1"}]}`,
+		"bad go":   `{"version":1,"pins":[{"go":"banana","libc":"musl","image":"golang@` + goodDigest + `"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseLockFile("other.json", []byte(data))
+			if err == nil || !strings.HasPrefix(err.Error(), "other.json: ") || strings.Contains(err.Error(), LockFile) {
+				t.Fatalf("err = %v, want it to start with other.json and not name %s", err, LockFile)
+			}
+		})
+	}
+}
+
+// A lock of very many bad pins is one short line: the first few, then a count.
+func TestManyBadPinsAreCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"version":1,"pins":[`)
+	for i := range 10000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"go":"1.27.1","libc":"musl","image":"golang:` + strings.Repeat("x", 120) + `"}`)
+	}
+	b.WriteString("]}")
+	_, err := ParseLockFile("big.json", []byte(b.String()))
+	if err == nil || len(err.Error()) > 3000 || !strings.Contains(err.Error(), "10000 bad pins") || !strings.Contains(err.Error(), "and 9995 more") {
+		t.Fatalf("err (%d bytes) = %.300s", len(fmt.Sprint(err)), err)
+	}
+}
+
+func TestParseMirrorRefusesAPortOutOfRange(t *testing.T) {
+	for _, bad := range []string{"mirror.example:99999", "mirror.example:0", "localhost:65536"} {
+		if _, _, err := ParseMirror(bad); err == nil || !strings.Contains(err.Error(), "port") {
+			t.Errorf("ParseMirror(%q): err = %v", bad, err)
+		}
+	}
+	if _, _, err := ParseMirror("mirror.example:65535"); err != nil {
+		t.Error(err)
 	}
 }

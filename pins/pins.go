@@ -252,8 +252,12 @@ func archList(arches []matrix.Arch) string {
 // lack its digest: writing "golang:1.27.1-alpine3.24" and running
 // `parity pins update` is how a new pin is added. Update checks the result
 // strictly.
-func ReadLock(data []byte) (matrix.Lock, error) {
-	l, err := matrix.DecodeLock(data)
+func ReadLock(data []byte) (matrix.Lock, error) { return ReadLockFile(matrix.LockFile, data) }
+
+// ReadLockFile is ReadLock of a file the user named name: every error
+// starts with it.
+func ReadLockFile(name string, data []byte) (matrix.Lock, error) {
+	l, err := matrix.DecodeLockFile(name, data)
 	if err != nil {
 		return matrix.Lock{}, err
 	}
@@ -264,7 +268,7 @@ func ReadLock(data []byte) (matrix.Lock, error) {
 		}
 	}
 	if err := matrix.OneLine(bad, "bad pins"); err != nil {
-		return matrix.Lock{}, fmt.Errorf("%s: %w", matrix.LockFile, err)
+		return matrix.Lock{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return l, nil
 }
@@ -275,11 +279,16 @@ func ReadLock(data []byte) (matrix.Lock, error) {
 // nil cells to skip the coverage check. The error lists every problem, on
 // one line.
 func Check(lock matrix.Lock, cells []matrix.Cell) error {
+	return CheckFile(matrix.LockFile, lock, cells)
+}
+
+// CheckFile is Check of a lock the user named name: the errors name it.
+func CheckFile(name string, lock matrix.Lock, cells []matrix.Cell) error {
 	var errs []string
 	if lock.Version != 0 && lock.Version != matrix.LockVersion {
-		errs = append(errs, fmt.Sprintf("%s: version %d, this Parity reads version %d", matrix.LockFile, lock.Version, matrix.LockVersion))
+		errs = append(errs, fmt.Sprintf("%s: version %d, this Parity reads version %d", name, lock.Version, matrix.LockVersion))
 	}
-	if err := lock.Check(); err != nil {
+	if err := lock.CheckFile(name); err != nil {
 		errs = append(errs, err.Error())
 	}
 	var missing []string
@@ -293,7 +302,7 @@ func Check(lock matrix.Lock, cells []matrix.Cell) error {
 		}
 	}
 	if len(missing) > 0 {
-		errs = append(errs, fmt.Sprintf("%s: no pin for %s (add a pin per missing pair, then run `parity pins update`)", matrix.LockFile, strings.Join(missing, ", ")))
+		errs = append(errs, fmt.Sprintf("%s: no pin for %s (add a pin per missing pair, then run `parity pins update`)", name, strings.Join(missing, ", ")))
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))

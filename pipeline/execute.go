@@ -22,6 +22,7 @@ type Meta struct {
 	Revision        string // VCS revision of the source, when known
 	Dir             string // the module's directory within its repository
 	GoSum           string // Digest of go.sum (of nothing when there is none); "" when unknown
+	Tree            string // the runtime's digest of the whole source, "" when unknown
 	Options         policies.Options
 	AllowDivergence bool
 }
@@ -125,7 +126,7 @@ func reportMeta(p Plan, m Meta) report.Meta {
 	return report.Meta{
 		Tool:      report.Tool{Name: m.Tool, Version: m.Version},
 		CreatedAt: time.Now().UTC(),
-		Source:    report.Source{Module: p.Module, GoLine: p.GoLine, Revision: m.Revision, Dir: m.Dir, GoSum: m.GoSum, Pins: p.PinsDigest},
+		Source:    report.Source{Module: p.Module, GoLine: p.GoLine, Revision: m.Revision, Dir: m.Dir, GoSum: m.GoSum, Tree: m.Tree, Pins: p.PinsDigest},
 		Options:   ro,
 	}
 }

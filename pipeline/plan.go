@@ -5,6 +5,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,8 +22,8 @@ import (
 
 // Inputs is everything a run depends on, as data.
 type Inputs struct {
-	GoMod    []byte // the module's go.mod; required
-	Lock     []byte // the module's parity.lock.json, if any
+	GoMod    []byte // the module's go.mod; required (nil: there is none)
+	Lock     []byte // the module's parity.lock.json, if any (nil: none; empty: an empty file, refused)
 	LockName string // where Lock came from, for messages
 	Matrix   matrix.Spec
 	Only     []matrix.Cell // keep only cells matching these patterns
@@ -48,10 +49,16 @@ type Plan struct {
 // ErrNoGoMod is returned when the source has no go.mod.
 var ErrNoGoMod = errors.New("no go.mod in the source: Parity tests a Go module (run it where go.mod is, or pass --source)")
 
+// ErrEmptyGoMod is returned when the source's go.mod is empty.
+var ErrEmptyGoMod = errors.New("go.mod is empty: it needs a module line (`go mod init MODULE-PATH` writes one)")
+
 // MakePlan turns inputs into Specs. Pure; every bad input is a one-line error.
 func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
-	if len(in.GoMod) == 0 {
+	if in.GoMod == nil {
 		return Plan{}, ErrNoGoMod
+	}
+	if len(bytes.TrimSpace(in.GoMod)) == 0 {
+		return Plan{}, ErrEmptyGoMod
 	}
 	mf, err := modfile.Parse("go.mod", in.GoMod, nil)
 	if err != nil {
@@ -65,16 +72,18 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 		p.GoLine = mf.Go.Version
 	}
 	pins := matrix.Builtin()
-	if len(in.Lock) > 0 {
-		lock, err := matrix.ParseLock(in.Lock)
-		if err != nil {
-			return Plan{}, err
-		}
-		pins = pins.Merge(lock.Pins)
+	if in.Lock != nil {
+		// An empty file is refused, not read as "no lock": the user meant
+		// some pins.
 		p.Pins = in.LockName
 		if p.Pins == "" {
 			p.Pins = matrix.LockFile
 		}
+		lock, err := matrix.ParseLockFile(p.Pins, in.Lock)
+		if err != nil {
+			return Plan{}, err
+		}
+		pins = pins.Merge(lock.Pins)
 	}
 	p.PinsDigest = pinsDigest(pins)
 	p.PinSet = pins

@@ -63,6 +63,8 @@ func TestMakePlanBadInput(t *testing.T) {
 		want        string
 	}{
 		"no go.mod":           {"", "", Request{}, "no go.mod"},
+		"empty go.mod":        {"\n", "", Request{}, "go.mod is empty"},
+		"empty lock":          {"module m\n", " ", Request{}, "parity.lock.json: empty file"},
 		"broken go.mod":       {"module m\ngo: nonsense\n", "", Request{}, "go.mod:"},
 		"newer than all":      {"module m\ngo 1.30\n", "", Request{}, "go.mod requires go >= 1.30, newer than every cell's Go (1.27.1, 1.26.8)"},
 		"unknown libc":        {"module m\n", "", Request{Libc: []string{"uclibc"}}, `--libc: unknown libc "uclibc"`},
@@ -75,7 +77,14 @@ func TestMakePlanBadInput(t *testing.T) {
 		"lock pins only used": {"module m\n", `{"version":1,"pins":[{"go":"1.28.0","libc":"musl","image":"golang:1.28.0-alpine@` + other + `"}]}`, Request{Go: []string{"1.28.0"}}, "no image pinned for go1.28.0/glibc;"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			in, err := tc.req.Inputs([]byte(tc.goMod), []byte(tc.lock), "")
+			var goMod, lock []byte // nil: no such file
+			if tc.goMod != "" {
+				goMod = []byte(tc.goMod)
+			}
+			if tc.lock != "" {
+				lock = []byte(tc.lock)
+			}
+			in, err := tc.req.Inputs(goMod, lock, "")
 			if err == nil {
 				_, err = MakePlan(in, docker)
 			}

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,8 +38,9 @@ type Request struct {
 	Reruns      int
 	FailOnFlaky bool
 	Explain     string
-	// Per-cell limits: CellMemory a size ("2GiB", "512MiB"), CellCPUs a
-	// number of cores ("1.5"); empty or 0 = derived from the host.
+	// Per-cell limits: CellMemory a size ("2GiB", "512MiB"; empty or 0 =
+	// derived from the host), CellCPUs a number of cores ("1.5"; empty =
+	// the host's cores, 0 is refused).
 	CellMemory, CellCPUs string
 	CellPids             int
 	Parallel             int // cells at once (0 = all): they share the host's memory
@@ -54,6 +54,10 @@ type Request struct {
 	// empty, so no two projects share them.
 	SourceID       string
 	RegistryMirror string // host[:port][/path]; checked here, used by the runtime
+	// MirrorFrom is where RegistryMirror came from, for its error:
+	// MirrorFlag ("--registry-mirror", also when empty) or MirrorEnv
+	// ("PARITY_REGISTRY_MIRROR": the user never typed the flag).
+	MirrorFrom string
 }
 
 // SplitList splits "a,b c" into its items; flags accept either separator.
@@ -97,12 +101,11 @@ func (r Request) check() error {
 	if err := checkTestRegexp("--skip", r.Skip); err != nil {
 		return err
 	}
-	for _, p := range SplitList(r.Packages...) {
-		// go test reads flags after the packages too: "-exec=/bin/false"
-		// would be obeyed, not tested.
-		if strings.HasPrefix(p, "-") {
-			return fmt.Errorf("--packages %q: a package pattern cannot start with - (go test flags have flags of their own)", p)
-		}
+	if err := checkPackages(SplitList(r.Packages...)); err != nil {
+		return err
+	}
+	if err := checkDepsEnv(r.DepsEnv); err != nil {
+		return err
 	}
 	for _, t := range SplitList(r.Tags...) {
 		if !buildTagRE.MatchString(t) {
@@ -122,8 +125,8 @@ func (r Request) check() error {
 		}
 	}
 	if r.RegistryMirror != "" {
-		if _, _, err := matrix.ParseMirror(r.RegistryMirror); err != nil {
-			return fmt.Errorf("--registry-mirror: %w", err)
+		if err := CheckMirror(r.MirrorFrom, r.RegistryMirror); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -146,7 +149,12 @@ func checkTestRegexp(flag, re string) error {
 
 func (r Request) matrix() (matrix.Spec, []matrix.Cell, error) {
 	var s matrix.Spec
-	s.Go = SplitList(r.Go...)
+	if err := checkGoVersions(SplitList(r.Go...)); err != nil {
+		return s, nil, err
+	}
+	for _, g := range SplitList(r.Go...) {
+		s.Go = append(s.Go, strings.TrimPrefix(g, "go")) // go1.27.1, as cells print it
+	}
 	for _, l := range SplitList(r.Libc...) {
 		v, err := matrix.ParseLibc(l)
 		if err != nil {
@@ -240,11 +248,8 @@ func (r Request) limits() (mem, pids int64, cpus float64, err error) {
 	if r.CellPids < 0 || (r.CellPids > 0 && r.CellPids < 64) {
 		return 0, 0, 0, fmt.Errorf("--cell-pids %d: want at least 64 processes (0 = the default, %d)", r.CellPids, policies.DefaultPids)
 	}
-	if s := strings.TrimSpace(r.CellCPUs); s != "" && s != "0" {
-		cpus, err = strconv.ParseFloat(s, 64)
-		if err != nil || cpus < 0.01 || math.IsInf(cpus, 0) {
-			return 0, 0, 0, fmt.Errorf("--cell-cpus %q: want a number of cores such as 2 or 0.5", r.CellCPUs)
-		}
+	if cpus, err = parseCellCPUs(r.CellCPUs); err != nil {
+		return 0, 0, 0, err
 	}
 	if r.Parallel < 0 {
 		return 0, 0, 0, fmt.Errorf("--parallel %d: must be 0 (all cells) or more", r.Parallel)

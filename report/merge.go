@@ -44,6 +44,7 @@ func Merge(reports ...Report) (Report, error) {
 		ref.Source.Revision = cmp.Or(ref.Source.Revision, r.Source.Revision)
 		ref.Source.GoSum = cmp.Or(ref.Source.GoSum, r.Source.GoSum)
 		ref.Source.Pins = cmp.Or(ref.Source.Pins, r.Source.Pins)
+		ref.Source.Tree = cmp.Or(ref.Source.Tree, r.Source.Tree)
 	}
 	for i, r := range reports {
 		n := i + 1
@@ -55,6 +56,9 @@ func Merge(reports ...Report) (Report, error) {
 		}
 		if r.Source.GoSum != "" {
 			m.Source.GoSum = r.Source.GoSum
+		}
+		if r.Source.Tree != "" {
+			m.Source.Tree = r.Source.Tree
 		}
 		if r.Source.Pins != "" {
 			m.Source.Pins = r.Source.Pins
@@ -108,6 +112,8 @@ func compatible(first, r Report, n int) error {
 		return fmt.Errorf("merge: report %d is of revision %s, the others of %s", n, r.Source.Revision, first.Source.Revision)
 	case differ(r.Source.GoSum, first.Source.GoSum):
 		return fmt.Errorf("merge: report %d ran with another go.sum (%s) than the others (%s): different sources", n, r.Source.GoSum, first.Source.GoSum)
+	case differ(r.Source.Tree, first.Source.Tree):
+		return fmt.Errorf("merge: report %d tested another source tree (%s) than the others (%s): different sources", n, r.Source.Tree, first.Source.Tree)
 	case differ(r.Source.Pins, first.Source.Pins):
 		return fmt.Errorf("merge: report %d ran on other image pins (%s) than the others (%s): use the same lock file and Parity version", n, r.Source.Pins, first.Source.Pins)
 	}

@@ -70,8 +70,8 @@ func TestMergeOfMergedReports(t *testing.T) {
 
 func TestMergeRefuses(t *testing.T) {
 	amd, arm := splitByArch(t)
-	amd.Source.GoSum, amd.Source.Pins = "sha256:aaaa", "sha256:dddd"
-	arm.Source.GoSum, arm.Source.Pins = "sha256:aaaa", "sha256:dddd"
+	amd.Source.GoSum, amd.Source.Pins, amd.Source.Tree = "sha256:aaaa", "sha256:dddd", "dagger:sha256:eeee"
+	arm.Source.GoSum, arm.Source.Pins, arm.Source.Tree = "sha256:aaaa", "sha256:dddd", "dagger:sha256:eeee"
 	for _, c := range []struct {
 		name   string
 		change func(*Report)
@@ -91,6 +91,7 @@ func TestMergeRefuses(t *testing.T) {
 		{"twice in one report", func(r *Report) { r.Cells = append(r.Cells, r.Cells[0]) }, "is in report 2 twice"},
 		{"go.sum", func(r *Report) { r.Source.GoSum = "sha256:bbbb" }, "go.sum"},
 		{"pins", func(r *Report) { r.Source.Pins = "sha256:cccc" }, "pins"},
+		{"source tree", func(r *Report) { r.Source.Tree = "dagger:sha256:ffff" }, "another source tree"},
 	} {
 		other := arm
 		other.Cells = append([]Cell(nil), arm.Cells...)

@@ -53,6 +53,11 @@ type Source struct {
 	// whichever checkout or machine they came. Empty when unknown.
 	GoSum string `json:"goSum,omitempty"`
 	Pins  string `json:"pins,omitempty"`
+	// Tree is the digest of the whole source as the runtime saw it, with
+	// the runtime's name ("dagger:sha256:<hex>", Dagger's Directory
+	// digest): reports of the same kind merge only when it matches. Empty
+	// where the runtime computes none (the CLI reads the source in place).
+	Tree string `json:"tree,omitempty"`
 	// Dir is the module's directory relative to the repository root ("" or
 	// "." for the root); annotations use it to name files.
 	Dir string `json:"dir,omitempty"`

@@ -38,6 +38,8 @@ type runFlags struct {
 	reruns      int
 	failOnFlaky bool
 	explain     string
+	goprivate   string
+	revision    string
 }
 
 // modeFlag is auto, on or off, and reads like a boolean flag: "--short"
@@ -114,6 +116,8 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.mirror, "registry-mirror", pins.MirrorFromEnv(), "fetch images through this registry mirror (env "+pins.MirrorEnv+")")
 	fs.StringVar(&f.caBundle, "ca-bundle", os.Getenv("PARITY_CA_BUNDLE"), "extra CA certificates for the module download step (env PARITY_CA_BUNDLE)")
 	fs.Var(&f.depsEnv, "deps-env", "KEY=VALUE for the module download step only (repeatable); GOPROXY, GOPRIVATE, GONOSUMDB, GONOPROXY, GOSUMDB, GOINSECURE and HTTP(S)_PROXY/NO_PROXY are passed from the environment when set")
+	fs.StringVar(&f.goprivate, "goprivate", "", "GOPRIVATE for the module download step (default: the environment's)")
+	fs.StringVar(&f.revision, "revision", "", "the source's VCS revision, recorded in the report (default: git's HEAD of --source)")
 	fs.StringVar(&f.cacheScope, "cache-scope", "", "prefix of the cache volume names (default: this project's own, from its module path and git root commit or directory; name one to share caches across projects)")
 	fs.StringVar(&f.profile, "profile", "", "pre-push: only the cells of this machine's arch")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress on stderr")
@@ -171,43 +175,43 @@ func (f *runFlags) inputs() (pipeline.Inputs, error) {
 	return req.Inputs(in.GoMod, in.Lock, in.LockName)
 }
 
+// request fills the options every front door shares (pipeline.Args, the
+// Dagger module fills the same) and builds the request through their one
+// builder; the CLI adds what it knows of its host.
 func (f *runFlags) request() (pipeline.Request, error) {
-	r := pipeline.Request{
+	a := pipeline.Args{
 		Go: []string{f.gos}, Libc: []string{f.libcs}, Arch: []string{f.arches},
 		Include: []string{f.include}, Exclude: []string{f.exclude},
-		Profile: f.profile, HostArch: goruntime.GOARCH,
-		Race: f.race, Cgo: f.cgo, Ptrace: f.ptrace, SourceMode: f.sourceMode, Count: f.count, Shuffle: f.shuffle, Run: f.runRE,
-		Timeout: f.testTimeout, CellTimeout: f.cellTimeout, Packages: []string{f.packages},
-		CacheScope: f.cacheScope, DepsEnv: map[string]string{},
-		CellMemory: f.cellMemory, CellPids: f.cellPids, CellCPUs: f.cellCPUs, Parallel: f.parallel,
-		Short: string(f.short), Tags: []string{f.tags}, Skip: f.skipRE, Failfast: f.failfast,
-		SourceID: sourceIdentity(f.source), RegistryMirror: f.mirror,
+		Profile: f.profile, Race: f.race, Cgo: f.cgo, Ptrace: f.ptrace, SourceMode: f.sourceMode,
+		Count: f.count, Shuffle: f.shuffle, Timeout: f.testTimeout, CellTimeout: f.cellTimeout,
+		Packages: []string{f.packages}, Run: f.runRE, Skip: f.skipRE, Short: string(f.short),
+		Tags: []string{f.tags}, Failfast: f.failfast,
+		CellMemory: f.cellMemory, CellCPUs: f.cellCPUs, CellPids: f.cellPids, Parallel: f.parallel,
 		Reruns: f.reruns, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
+		CacheScope: f.cacheScope, RegistryMirror: f.mirror, DepsEnv: f.depsEnv, Goprivate: f.goprivate,
+		AllowDivergence: f.allowDivergence, Revision: f.revision,
+	}
+	h := pipeline.Host{Arch: goruntime.GOARCH, SourceID: sourceIdentity(f.source), MirrorFrom: "--registry-mirror", DepsEnv: map[string]string{}}
+	if !f.set["registry-mirror"] {
+		h.MirrorFrom = pins.MirrorEnv
 	}
 	if f.set["parallel"] && f.parallel < 1 {
-		return r, fmt.Errorf("--parallel %d: want 1 or more cells at once (leave it out for all)", f.parallel)
+		return pipeline.Request{}, fmt.Errorf("--parallel %d: want 1 or more cells at once (leave it out for all)", f.parallel)
 	}
 	if f.caBundle != "" {
 		ca, err := filepath.Abs(f.caBundle)
 		if err != nil {
-			return r, err
+			return pipeline.Request{}, err
 		}
 		if _, err := os.Stat(ca); err != nil {
-			return r, fmt.Errorf("--ca-bundle: %w", err)
+			return pipeline.Request{}, fmt.Errorf("--ca-bundle: %w", err)
 		}
-		r.CABundle = ca
+		h.CABundle = ca
 	}
 	for _, k := range depsEnvFromHost {
 		if v, ok := os.LookupEnv(k); ok && v != "" {
-			r.DepsEnv[k] = v
+			h.DepsEnv[k] = v
 		}
 	}
-	for _, kv := range f.depsEnv {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return r, fmt.Errorf("--deps-env %q: want KEY=VALUE", kv)
-		}
-		r.DepsEnv[k] = v
-	}
-	return r, nil
+	return a.Request(h)
 }

@@ -58,15 +58,82 @@ commands:
 Run 'parity <command> -h' for the command's flags.
 `
 
+// Exit status of a run stopped by a signal: 128 + the signal's number, as
+// shells report it (130 after Ctrl-C, 143 after SIGTERM).
+const exitInterrupted = 130
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, got, stop := interruptible(context.Background(), sigs)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	if code == exitInterrupted {
+		if s, ok := (<-got).(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+	}
 	os.Exit(code)
+}
+
+// interruptible returns a context cancelled by the first signal on sigs
+// (the run stops, and cleans up) whose cleanupContext is cancelled by the
+// second (the clean-up is cut short: a person pressing Ctrl-C twice wants
+// out now). got yields the first signal once stop was called.
+func interruptible(parent context.Context, sigs <-chan os.Signal) (ctx context.Context, got <-chan os.Signal, stop func()) {
+	cleanup, cutCleanup := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(withCleanup(parent, cleanup))
+	first := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	go func() {
+		var s os.Signal
+		select {
+		case s = <-sigs:
+			first <- s
+			cancel()
+		case <-done:
+			close(first)
+			return
+		}
+		select {
+		case <-sigs:
+			cutCleanup()
+		case <-done:
+		}
+	}()
+	var once bool
+	return ctx, first, func() {
+		if !once {
+			once = true
+			close(done)
+			cancel()
+		}
+	}
+}
+
+type cleanupKey struct{}
+
+// withCleanup attaches the context that bounds clean-up after ctx is
+// cancelled: removing containers must outlive the run's own context, but
+// not a second Ctrl-C.
+func withCleanup(ctx, cleanup context.Context) context.Context {
+	return context.WithValue(ctx, cleanupKey{}, cleanup)
+}
+
+// cleanupContext is the context clean-up runs under (see withCleanup):
+// never cancelled when none was attached.
+func cleanupContext(ctx context.Context) context.Context {
+	if c, ok := ctx.Value(cleanupKey{}).(context.Context); ok {
+		return c
+	}
+	return context.Background()
 }
 
 // errVerdict marks a run that worked and whose verdict is red.
 var errVerdict = errors.New("verdict")
+
+// errInterrupted marks a run stopped by Ctrl-C or SIGTERM.
+var errInterrupted = errors.New("interrupted")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -92,6 +159,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "clean":
 		err = cmdClean(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
+		if len(args) > 1 {
+			err = fmt.Errorf("version: takes no arguments or flags, got %q", args[1:])
+			break
+		}
 		fmt.Fprintln(stdout, "parity", toolVersion())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -104,6 +175,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, errVerdict):
 		return exitVerdict
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(stderr, "parity:", err)
+		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "parity:", err)
 	return exitError

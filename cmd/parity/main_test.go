@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parity-ci/parity/report"
 )
@@ -25,6 +28,8 @@ func module(t *testing.T, goMod, lock string) string {
 	dir := t.TempDir()
 	if goMod != "" {
 		os.WriteFile(filepath.Join(dir, "go.mod"), []byte(goMod), 0o644)
+		// A package, so the source checks pass.
+		os.WriteFile(filepath.Join(dir, "m.go"), []byte("package m\n"), 0o644)
 	}
 	if lock != "" {
 		os.WriteFile(filepath.Join(dir, "parity.lock.json"), []byte(lock), 0o644)
@@ -259,5 +264,36 @@ func TestSummaryPrintedWhenFilesFail(t *testing.T) {
 	err := deliver(&runFlags{jsonOut: "/proc/parity-nope/report.json"}, rep, &out, &errb)
 	if err == nil || out.Len() == 0 {
 		t.Fatalf("err %v, summary %q", err, out.String())
+	}
+}
+
+// TestAbandonedTempFilesAreRemoved: a run killed while writing its report
+// (SIGKILL: no clean-up) leaves a .parity-* file in --out; the next write
+// there removes it, and nothing that is not Parity's own or still fresh.
+func TestAbandonedTempFilesAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	for _, n := range []string{".parity-123456", ".parity-check-42", ".parity-notes", "keep.json"} {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".parity-777"), nil, 0o644); err != nil { // another run's, being written now
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(dir, "report.json"), func(w io.Writer) error { _, err := io.WriteString(w, "{}"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if !slices.Equal(left, []string{".parity-777", ".parity-notes", "keep.json", "report.json"}) {
+		t.Fatalf("left %v", left)
 	}
 }

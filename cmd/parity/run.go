@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,7 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"dagger.io/dagger"
 
@@ -50,9 +54,18 @@ func openRuntime(ctx context.Context, f *runFlags, stderr io.Writer) (runtime, f
 		if err != nil {
 			return nil, nil, err
 		}
+		// Containers of earlier runs whose Parity process is provably dead
+		// (SIGKILL, a crash) would otherwise stay forever; only a run
+		// sweeps, never plan or the constructor.
+		if rm, err := e.SweepStale(ctx); err != nil {
+			fmt.Fprintf(stderr, "parity: docker: sweeping dead runs' containers: %v\n", err)
+		} else if len(rm.Containers) > 0 {
+			fmt.Fprintf(stderr, "parity: docker: removed %d container(s) left by dead runs\n", len(rm.Containers))
+		}
 		// So a person can find this run's containers (and parity clean them).
 		fmt.Fprintf(stderr, "parity: run %s (containers labelled %s=%s)\n", e.RunID(), dockerengine.LabelRun, e.RunID())
-		return e, func() { e.Close() }, nil
+		// The clean-up outlives the run's context, but not a second Ctrl-C.
+		return e, func() { e.CloseContext(cleanupContext(ctx)) }, nil
 	case "dagger":
 		c, err := dagger.Connect(ctx, dagger.WithLogOutput(stderr))
 		if err != nil {
@@ -82,10 +95,14 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	if name == "report" && f.out == "" {
 		f.out = "parity-report"
 	}
+	userSource := f.source
 	if f.profile == "pre-push" && f.runtime == "auto" && os.Getenv("DAGGER_SESSION_PORT") == "" {
 		if dg, err := exec.LookPath("dagger"); err == nil {
 			return reexecUnderDagger(ctx, dg, append([]string{name}, args...), stdout, stderr)
 		}
+	}
+	if err := preflight(f); err != nil {
+		return err
 	}
 	in, err := f.inputs()
 	if err != nil {
@@ -95,12 +112,17 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	if _, err := pipeline.MakePlan(in, assumedTraits(f.runtime)); err != nil {
 		return err
 	}
+	if err := pipeline.CheckSourceDir(f.source, "--source "+userSource); err != nil {
+		return err
+	}
 	// A report that cannot be written is known now, not after the run.
-	if err := prepareOutputs(f); err != nil {
+	undo, err := prepareOutputs(f)
+	if err != nil {
 		return err
 	}
 	rt, closeRT, err := openRuntime(ctx, f, stderr)
 	if err != nil {
+		undo() // no run, no report: leave no empty directory behind
 		return err
 	}
 	defer closeRT()
@@ -119,7 +141,7 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 		onEvent = func(e runner.Event) { printer.Handle(pipeline.ProgressEvent(e)) }
 	}
 	rep := pipeline.Execute(ctx, plan, rt, runner.Options{Parallel: f.parallel, OnEvent: onEvent}, pipeline.Meta{
-		Tool: "parity", Version: toolVersion(), Revision: gitRevision(f.source), Dir: gitDir(f.source), GoSum: goSumDigest(f.source),
+		Tool: "parity", Version: toolVersion(), Revision: cmp.Or(f.revision, gitRevision(f.source)), Dir: gitDir(f.source), GoSum: goSumDigest(f.source),
 		Options: in.Policy, AllowDivergence: f.allowDivergence,
 	})
 	if printer != nil {
@@ -129,7 +151,7 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 		return err
 	}
 	if ctx.Err() != nil {
-		return errors.New("interrupted: the report above holds what finished")
+		return fmt.Errorf("%w: the report above holds what finished", errInterrupted)
 	}
 	if name == "report" {
 		return nil
@@ -164,6 +186,17 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var err error
 	if f.set, err = parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("plan: unexpected arguments %q (plan takes flags only)", fs.Args())
+	}
+	for _, o := range []string{"out", "json", "junit", "markdown"} {
+		if f.set[o] {
+			return fmt.Errorf("plan: --%s: plan runs nothing and writes no report (use it with parity test or parity report)", o)
+		}
+	}
+	if err := preflight(f); err != nil {
+		return err
 	}
 	in, err := f.inputs()
 	if err != nil {
@@ -222,10 +255,24 @@ func deliver(f *runFlags, rep report.Report, stdout, stderr io.Writer) error {
 
 // prepareOutputs creates the directories of every report file and checks
 // that each can be written the way writeFile will (a temporary file next to
-// it, renamed over it), before anything runs.
-func prepareOutputs(f *runFlags) error {
+// it, renamed over it), before anything runs. undo removes the directories
+// it created, for a run that ends before it has a report to write.
+func prepareOutputs(f *runFlags) (undo func(), err error) {
+	var created []string
+	undo = func() {
+		for i := len(created) - 1; i >= 0; i-- {
+			os.Remove(created[i]) // only while empty: never a user's file
+		}
+	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	check := func(flagName, dir string, files ...string) error {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		made, err := mkdirAll(dir)
+		created = append(created, made...)
+		if err != nil {
 			return fmt.Errorf("%s: %w", flagName, err)
 		}
 		for _, p := range files {
@@ -242,7 +289,7 @@ func prepareOutputs(f *runFlags) error {
 	}
 	if f.out != "" {
 		if err := check("--out", f.out, filepath.Join(f.out, "report.json"), filepath.Join(f.out, "junit.xml"), filepath.Join(f.out, "summary.md")); err != nil {
-			return err
+			return undo, err
 		}
 	}
 	for _, o := range []struct{ flag, path string }{{"--json", f.jsonOut}, {"--junit", f.junitOut}, {"--markdown", f.markdownOut}} {
@@ -250,6 +297,58 @@ func prepareOutputs(f *runFlags) error {
 			continue
 		}
 		if err := check(o.flag, filepath.Dir(o.path), o.path); err != nil {
+			return undo, err
+		}
+	}
+	return undo, nil
+}
+
+// mkdirAll is os.MkdirAll that returns the directories it created,
+// outermost first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	slices.Reverse(missing)
+	return missing, nil
+}
+
+// preflight checks what the request cannot see: where a value came from
+// (a variable the user set, not a flag they typed) and the content of the
+// files flags name. One line each, before anything runs.
+func preflight(f *runFlags) error {
+	if f.mirror != "" && !f.set["registry-mirror"] {
+		if err := pipeline.CheckMirror(pipeline.MirrorEnv, f.mirror); err != nil {
+			return err
+		}
+	}
+	if f.caBundle != "" {
+		name := "--ca-bundle " + f.caBundle
+		if !f.set["ca-bundle"] {
+			name = "PARITY_CA_BUNDLE=" + f.caBundle
+		}
+		st, err := os.Stat(f.caBundle)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s: %w", name, errors.Unwrap(err))
+		case st.IsDir():
+			return fmt.Errorf("%s: is a directory, want a file of PEM certificates", name)
+		}
+		data, err := os.ReadFile(f.caBundle)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, errors.Unwrap(err))
+		}
+		if err := pipeline.CheckCABundle(name, data); err != nil {
 			return err
 		}
 	}
@@ -290,8 +389,11 @@ func writeOutputs(f *runFlags, rep report.Report) error {
 }
 
 // writeFile writes through a temporary file so a failed write never leaves
-// half a report where a CI step will read it.
+// half a report where a CI step will read it. A run killed mid-write
+// (SIGKILL runs no clean-up) leaves its temporary file behind: the next
+// write in that directory removes those that are clearly abandoned.
 func writeFile(path string, write func(io.Writer) error) error {
+	removeAbandonedTemps(filepath.Dir(path), time.Now().Add(-abandonedAfter))
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".parity-*")
 	if err != nil {
 		return err
@@ -308,6 +410,31 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// abandonedAfter is how old a temporary report file must be before another
+// run takes it for abandoned: writing one takes milliseconds.
+const abandonedAfter = 10 * time.Minute
+
+// tempName matches the temporary files writeFile and the output check
+// create (os.CreateTemp puts digits where the pattern has *).
+var tempName = regexp.MustCompile(`^\.parity-(check-)?[0-9]+$`)
+
+// removeAbandonedTemps removes Parity's own temporary files in dir last
+// modified before cutoff; nothing else is touched.
+func removeAbandonedTemps(dir string, cutoff time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !tempName.MatchString(e.Name()) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // githubOutputs appends the Markdown summary to $GITHUB_STEP_SUMMARY and

@@ -13,6 +13,7 @@ import (
 	"github.com/parity-ci/parity/hook"
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/pins"
+	"github.com/parity-ci/parity/pipeline"
 	"github.com/parity-ci/parity/render"
 	"github.com/parity-ci/parity/report"
 )
@@ -71,7 +72,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	// Checked only now: reading and merging is quick, and a refused merge
 	// must leave no empty output directory behind.
 	outs := &runFlags{out: *out}
-	if err := prepareOutputs(outs); err != nil {
+	if _, err := prepareOutputs(outs); err != nil {
 		return err
 	}
 	werr := writeOutputs(outs, merged)
@@ -93,10 +94,17 @@ func cmdRender(args []string, stdout, stderr io.Writer) error {
 	if _, err := parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("render: give one report.json")
+	// Flags may also follow the file: parity render a.json --format markdown.
+	file, rest := fs.Arg(0), fs.Args()
+	if len(rest) > 0 {
+		if _, err := parseFlags(fs, rest[1:], stdout); err != nil {
+			return flagErr(err)
+		}
 	}
-	r, err := readReport(fs.Arg(0))
+	if file == "" || fs.NArg() > 0 {
+		return fmt.Errorf("render: give one report.json (parity render [--format F] FILE)")
+	}
+	r, err := readReport(file)
 	if err != nil {
 		return err
 	}
@@ -129,6 +137,9 @@ func cmdHook(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := parseFlags(fs, args[1:], stdout); err != nil {
 		return flagErr(err)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("hook %s: unexpected arguments %q (the repository is -C DIR)", args[0], fs.Args())
+	}
 	hooks, err := hook.HooksDir(ctx, *dir)
 	if err != nil {
 		return fmt.Errorf("hook: %w", err)
@@ -159,6 +170,12 @@ func cmdPins(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := parseFlags(fs, args[1:], stdout); err != nil {
 		return flagErr(err)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("pins %s: unexpected arguments %q (the lock file is --lock FILE)", args[0], fs.Args())
+	}
+	if err := pipeline.CheckMirror(mirrorFrom(fs), *mirror); *mirror != "" && err != nil {
+		return fmt.Errorf("pins %s: %w", args[0], err)
+	}
 	data, err := os.ReadFile(*lockPath)
 	var lock matrix.Lock
 	switch {
@@ -168,7 +185,7 @@ func cmdPins(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case err != nil:
 		return fmt.Errorf("pins: %w", err)
 	default:
-		if lock, err = pins.ReadLock(data); err != nil {
+		if lock, err = pins.ReadLockFile(*lockPath, data); err != nil {
 			return fmt.Errorf("pins: %w", err)
 		}
 	}
@@ -181,7 +198,7 @@ func cmdPins(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("pins check: %w", err)
 		}
-		if err := pins.Check(lock, cells); err != nil {
+		if err := pins.CheckFile(*lockPath, lock, cells); err != nil {
 			return fmt.Errorf("pins check: %w", err)
 		}
 		fmt.Fprintf(stdout, "%s: %d pins, all pinned by digest\n", *lockPath, len(lock.Pins))
@@ -199,4 +216,16 @@ func cmdPins(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "%s: %d pins, %d changed\n", *lockPath, len(updated.Pins), len(changes))
 	return nil
+}
+
+// mirrorFrom is where a flag set's --registry-mirror came from: the flag,
+// or PARITY_REGISTRY_MIRROR when the flag was not given.
+func mirrorFrom(fs *flag.FlagSet) string {
+	from := pipeline.MirrorEnv
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "registry-mirror" {
+			from = pipeline.MirrorFlag
+		}
+	})
+	return from
 }

@@ -5,7 +5,10 @@
 // `dagger call` fail when the engine loads the module: a pragma the SDK does
 // not apply, a root package missing from dagger.json's "include", a missing
 // require or replace, a go line newer than the engine's Go, generated
-// bindings committed.
+// bindings committed, an argument that a global flag of `dagger call`
+// shadows, a doc comment whose first line is not a whole sentence — and,
+// in Codegen, what the engine's code generator does to the module's go.mod
+// before it builds it.
 package modcheck
 
 import (
@@ -163,6 +166,7 @@ func Check(root string, opt Options) []string {
 			continue
 		}
 		probs = append(probs, Pragmas(filepath.ToSlash(rel), b)...)
+		probs = append(probs, Arguments(filepath.ToSlash(rel), b)...)
 	}
 
 	for _, g := range []string{path.Join(src, "dagger.gen.go"), path.Join(src, "internal", "dagger")} {

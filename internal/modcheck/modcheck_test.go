@@ -30,6 +30,7 @@ import (
 
 type Ci struct{}
 
+// Run the tests.
 func (m *Ci) Test(
 	ctx context.Context,
 	// The module.
@@ -94,9 +95,9 @@ func TestBrokenFixtures(t *testing.T) {
 		{"doc comment after code is no pragma", map[string]string{"ci/main.go": strings.Replace(goodMain, "ctx context.Context,\n\t// The module.", "ctx context.Context, // The module.", 1)},
 			nil, ""},
 		{"pragma on the previous parameter's line", map[string]string{"ci/main.go": strings.Replace(goodMain, "ctx context.Context,\n\t// The module.\n\t// +defaultPath=\"/\"", "ctx context.Context, // +defaultPath=\"/\"", 1)},
-			nil, "main.go:12: pragma after code on the same line"},
+			nil, "main.go:13: pragma after code on the same line"},
 		{"blank line under a pragma", map[string]string{"ci/main.go": strings.Replace(goodMain, "// +optional\n", "// +optional\n\n", 1)},
-			nil, "main.go:17: blank line between a pragma and its parameter"},
+			nil, "main.go:18: blank line between a pragma and its parameter"},
 		{"direct import not included", map[string]string{"dagger.json": `{"name":"ci","engineVersion":"v0.21.8","sdk":{"source":"go"},"source":"ci","include":["go.mod","go.sum","internal"]}`},
 			nil, "include lacks lib (package example.com/root/lib"},
 		{"transitive import not included", map[string]string{"dagger.json": `{"name":"ci","engineVersion":"v0.21.8","sdk":{"source":"go"},"source":"ci","include":["go.mod","go.sum","lib"]}`},
@@ -117,6 +118,12 @@ func TestBrokenFixtures(t *testing.T) {
 		{"generated package committed", nil, []string{"ci/internal/dagger"}, "ci/internal/dagger is committed"},
 		{"not a Go SDK module", map[string]string{"dagger.json": `{"name":"ci","engineVersion":"v0.21.8","sdk":"python","source":"ci","include":["go.mod","go.sum","lib","internal"]}`},
 			nil, `sdk is "python"`},
+		{"argument taken by a global flag of dagger call", map[string]string{"ci/main.go": strings.Replace(goodMain, "race string", "lock string", 1)},
+			nil, "--lock of test is a global flag of `dagger call`"},
+		{"first sentence cut at the first line", map[string]string{"ci/main.go": strings.Replace(goodMain, "// Run the tests.", "// Run the tests and print\n// the verdict.", 1)},
+			nil, "Test's doc comment does not end its first sentence on its first line"},
+		{"function without a doc comment", map[string]string{"ci/main.go": strings.Replace(goodMain, "// Run the tests.\n", "", 1)},
+			nil, "Test has no doc comment"},
 		{"no nested module", map[string]string{"ci/go.mod": "<delete>"}, nil, "ci/go.mod: the module's source dir must be its own Go module"},
 	}
 	for _, c := range cases {
