@@ -104,6 +104,10 @@ type Ci struct {
 	SourceMode string
 	// +private
 	Revision string
+	// +private
+	Compile []string
+	// +private
+	RerunsMax int
 }
 
 func New(
@@ -226,6 +230,13 @@ func New(
 	// +optional
 	// +default="readonly"
 	sourceMode string,
+	// Also build every test package for these GOOS/GOARCH targets without running them, e.g. windows/amd64.
+	// +optional
+	compile []string,
+	// Re-run a test at most this many times per cell while its pass/fail counts cannot tell flaky from divergent.
+	// +optional
+	// +default=10
+	rerunsMax int,
 	// The source's VCS revision, recorded in the report; merge refuses reports of different revisions. In GitHub Actions: --revision=$GITHUB_SHA.
 	// +optional
 	revision string,
@@ -239,7 +250,7 @@ func New(
 		Reruns: reruns, FailOnFlaky: failOnFlaky, Explain: explain,
 		CacheScope: cacheScope, Pins: pins, RegistryMirror: registryMirror, CaBundle: caBundle,
 		DepsEnv: depsEnv, Goprivate: goprivate, Netrc: netrc, GitToken: gitToken, GitHost: gitHost,
-		SourceMode: sourceMode, Revision: revision,
+		SourceMode: sourceMode, Revision: revision, Compile: compile, RerunsMax: rerunsMax,
 	}
 }
 
@@ -337,7 +348,7 @@ func (m *Ci) Plan(
 	return out, nil
 }
 
-// Check runs the matrix with the constructor's options as a check.
+// Run the matrix with the constructor's options, as a check.
 //
 // `dagger check` runs it and fails with the verdict's one-line summary
 // when the verdict is red (Dagger does not show a check's per-test
@@ -371,7 +382,7 @@ func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergen
 		CellMemory: m.CellMemory, CellCPUs: m.CellCpus, CellPids: m.CellPids, Parallel: m.Parallel,
 		Reruns: m.Reruns, FailOnFlaky: m.FailOnFlaky, Explain: m.Explain,
 		CacheScope: m.CacheScope, RegistryMirror: m.RegistryMirror, DepsEnv: m.DepsEnv, Goprivate: m.Goprivate,
-		AllowDivergence: allowDivergence, Revision: m.Revision,
+		AllowDivergence: allowDivergence, Revision: m.Revision, Compile: m.Compile, ReRunsMax: m.RerunsMax,
 	}
 	c, err := pub.Connect(ctx)
 	if err != nil {

@@ -236,6 +236,8 @@ func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
 			ctr = ctr.WithMountedDirectory(o.path, e.opt.Source, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: o.readOnly})
 		case opMountTemp:
 			ctr = ctr.WithMountedTemp(o.path, dagger.ContainerWithMountedTempOpts{Size: o.size})
+		case opUserDir:
+			ctr = ctr.WithDirectory(o.path, e.c.Directory(), dagger.ContainerWithDirectoryOpts{Owner: o.owner})
 		case opMountCache:
 			ctr = ctr.WithMountedCache(o.path, e.c.CacheVolume(o.value), dagger.ContainerWithMountedCacheOpts{Owner: o.owner})
 		case opMountFile:

@@ -31,6 +31,7 @@ const (
 	opMountSourceFile opKind = "mount-source-file" // value is the file's path in the source
 	opMountSecret     opKind = "mount-secret"      // value names the secret (secretNetrc)
 	opSecretEnv       opKind = "secret-env"        // path is the variable, value names the secret
+	opUserDir         opKind = "user-dir"          // an empty directory of the container's own layer, owned by owner
 	opWorkdir         opKind = "workdir"
 	opUser            opKind = "user"
 	opExec            opKind = "exec"
@@ -107,10 +108,12 @@ func mountOps(s job.Spec, m job.Mount) []op {
 	case job.MountImagePath:
 		return imagePathOps(m)
 	case job.MountSourceCopy:
-		// A temp mount the step copies the source into; the kept files
-		// (present ones: Start drops missing) come from the source on top,
-		// owned by root, so the non-root steps cannot write them.
-		ops := []op{{kind: opMountTemp, path: m.Target, size: int(m.SizeBytes)}}
+		// A directory the step copies the source into: Dagger mounts tmpfs
+		// root-owned, 0755 (measured), so it is a directory of the step's
+		// own layer owned by the step's user. The kept files (present ones:
+		// Start drops missing) come from the source on top, owned by root,
+		// so the non-root steps cannot write them.
+		ops := []op{{kind: opUserDir, path: m.Target, owner: s.User}}
 		for _, f := range m.Keep {
 			ops = append(ops, op{kind: opMountSourceFile, path: path.Join(m.Target, f), value: f})
 		}

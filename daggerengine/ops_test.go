@@ -211,3 +211,31 @@ func TestClaimsMatchTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceCopyIsAUserDirectory: Dagger mounts a tmpfs root-owned with
+// mode 0755 (measured on v0.21.8: "cp: cannot create regular file
+// '/work/x': Permission denied" for uid 65534), so the writable copy is a
+// directory of the test step's own layer, owned by the test user, with
+// go.mod on top.
+func TestSourceCopyIsAUserDirectory(t *testing.T) {
+	s := planDagger(t, policies.Options{SourceMode: policies.SourceCopy})
+	var test job.Step
+	for _, st := range s.Steps {
+		if st.Name == job.StepTest {
+			test = st
+		}
+	}
+	ops := stepOps(s, test, credentials{})
+	dirs := find(ops, opUserDir)
+	if len(dirs) != 1 || dirs[0].path != policies.CopyDir || dirs[0].owner != "65534:65534" {
+		t.Fatalf("copy directory %+v", dirs)
+	}
+	for _, o := range find(ops, opMountTemp) {
+		if o.path == policies.CopyDir {
+			t.Fatalf("the copy is a root-owned tmpfs: %+v", o)
+		}
+	}
+	if f := find(ops, opMountSourceFile); len(f) == 0 || f[0].path != policies.CopyDir+"/go.mod" {
+		t.Fatalf("kept files %+v", f)
+	}
+}

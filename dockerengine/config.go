@@ -42,23 +42,29 @@ func (o owner) labels(cell, step string) map[string]string {
 
 // stepMarker ends stderr with what the step's cgroup accounted, read by the
 // wrapper after the command: CPU time in µs and how many forks the pids
-// limit refused. Only the last marker counts: the wrapper prints after the
-// command, so output of the command cannot come after it.
+// limit refused. A process the command left behind can print after the
+// wrapper, so text proves nothing by itself: the wrapper reads a random
+// nonce from its stdin (written by Parity after the start, gone before the
+// command runs, never in an argument, the environment or a file a test can
+// read) and puts it in its marker; only the marker with the step's nonce
+// counts.
 const stepMarker = "@@parity-step"
 
-// stepWrapper runs the step's argv, then prints the marker from the cgroup
-// files (v2 at the root of the container's cgroup namespace; v1 per
-// controller): the only place that counts every process of the step,
-// measured before the cgroup goes away. Builtins only: a step that used up
-// its process limit leaves no room for a fork.
-const stepWrapper = `"$@"; rc=$?
+// stepWrapper reads the nonce, runs the step's argv (stdin /dev/null), then
+// prints the marker from the cgroup files (v2 at the root of the
+// container's cgroup namespace; v1 per controller): the cgroup's own
+// counters, which count every process of the step, measured before the
+// cgroup goes away. Builtins only: a step that used up its process limit
+// leaves no room for a fork.
+const stepWrapper = `IFS= read -r nonce || nonce=
+"$@" </dev/null; rc=$?
 u= p=
 { read -r k p </sys/fs/cgroup/pids.events || read -r k p </sys/fs/cgroup/pids/pids.events; } 2>/dev/null
 if { read -r k u </sys/fs/cgroup/cpu.stat; } 2>/dev/null && [ "$k" = usage_usec ]; then :
 elif { read -r n </sys/fs/cgroup/cpuacct/cpuacct.usage || read -r n </sys/fs/cgroup/cpu,cpuacct/cpuacct.usage; } 2>/dev/null; then u=$((n / 1000))
 else u=
 fi
-printf '\n%s cpu-usec=%s pids-max=%s\n' '` + stepMarker + `' "$u" "$p" >&2
+printf '\n%s %s cpu-usec=%s pids-max=%s\n' '` + stepMarker + `' "$nonce" "$u" "$p" >&2
 exit $rc`
 
 // containerConfig maps one step of a Spec onto Docker's container model.
@@ -220,14 +226,17 @@ type stepStats struct {
 	found      bool  // false: the wrapper never got to print (PID 1 died)
 }
 
-// splitMarker removes the wrapper's last marker from stderr and parses it.
-func splitMarker(stderr string) (string, stepStats) {
-	i := strings.LastIndex(stderr, "\n"+stepMarker+" ")
-	if i < 0 {
+// splitMarker removes the wrapper's marker, the one that carries the step's
+// nonce, from stderr and parses it. Markers without it were printed by the
+// step's processes and stay in stderr as text.
+func splitMarker(stderr, nonce string) (string, stepStats) {
+	head := "\n" + stepMarker + " " + nonce + " "
+	i := strings.LastIndex(stderr, head)
+	if nonce == "" || i < 0 {
 		return stderr, stepStats{}
 	}
 	st := stepStats{found: true}
-	line, _, _ := strings.Cut(stderr[i+len(stepMarker)+2:], "\n")
+	line, rest, _ := strings.Cut(stderr[i+len(head):], "\n")
 	for _, f := range strings.Fields(line) {
 		k, v, _ := strings.Cut(f, "=")
 		n, _ := strconv.ParseInt(v, 10, 64)
@@ -238,5 +247,5 @@ func splitMarker(stderr string) (string, stepStats) {
 			st.pidsMax = n
 		}
 	}
-	return stderr[:i], st
+	return stderr[:i] + rest, st
 }

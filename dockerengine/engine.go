@@ -123,7 +123,7 @@ func (e *Engine) Name() string { return "docker" }
 func (e *Engine) Traits() policies.Traits {
 	return policies.Traits{
 		Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: e.native,
-		ReadOnlyCaches: true, SeccompProfile: true, ResourceLimits: true, HostMemoryBytes: e.hostMemory, HostCPUs: e.hostCPUs,
+		ReadOnlyCaches: true, SeccompProfile: true, ResourceLimits: true, UserTmpfs: true, HostMemoryBytes: e.hostMemory, HostCPUs: e.hostCPUs,
 	}
 }
 

@@ -2,6 +2,8 @@ package dockerengine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +55,12 @@ func (e *Engine) runKeep(ctx context.Context, cfg *container.Config, hc *contain
 		r.Duration = time.Since(start)
 		return r
 	}
+	nonce, err := newNonce()
+	if err != nil {
+		return fail(err, "step nonce: %v", err), ""
+	}
+	// The wrapper reads the nonce from stdin (see stepMarker).
+	cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin = true, true, true
 	osName, arch, _ := strings.Cut(platform, "/")
 	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nil, &ocispec.Platform{OS: osName, Architecture: arch}, "")
 	if err != nil {
@@ -61,7 +69,7 @@ func (e *Engine) runKeep(ctx context.Context, cfg *container.Config, hc *contain
 	id := created.ID
 	// The attach outlives ctx: after a cancel, what was printed until the
 	// kill is still read to the end.
-	att, err := e.cli.ContainerAttach(context.WithoutCancel(ctx), id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	att, err := e.cli.ContainerAttach(context.WithoutCancel(ctx), id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return fail(err, "attach container: %v", err), id
 	}
@@ -76,6 +84,13 @@ func (e *Engine) runKeep(ctx context.Context, cfg *container.Config, hc *contain
 	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return fail(err, "start container: %v", err), id
 	}
+	if _, err := io.WriteString(att.Conn, nonce+"\n"); err != nil {
+		kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = e.cli.ContainerKill(kctx, id, "KILL")
+		cancel()
+		return fail(err, "write the step's nonce: %v", err), id
+	}
+	_ = att.CloseWrite()
 	go func() {
 		_, err := stdcopy.StdCopy(outW, errBuf, att.Reader)
 		copied <- err
@@ -118,7 +133,7 @@ func (e *Engine) runKeep(ctx context.Context, cfg *container.Config, hc *contain
 	var stats stepStats
 	r.Stdout, _ = outBuf.String()
 	stderr, _ := errBuf.String()
-	r.Stderr, stats = splitMarker(stderr)
+	r.Stderr, stats = splitMarker(stderr, nonce)
 	r.CPUSeconds = stats.cpuSeconds
 	r.PidsLimitHit = stats.pidsMax > 0
 	if !r.RuntimeLost {
@@ -152,4 +167,13 @@ func (e *Engine) remove(id string) {
 	if err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
 		e.opt.Logf("remove container %s: %v", id[:12], err)
 	}
+}
+
+// newNonce returns 16 random hex digits for one step's marker.
+func newNonce() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }

@@ -76,7 +76,10 @@ const (
 	StepSetup StepName = "setup" // prepares the image (root, network): cached as a derived image
 	StepProbe StepName = "probe" // proves the cell is what it claims
 	StepDeps  StepName = "deps"  // go mod download && go mod verify (network on)
-	StepTest  StepName = "test"  // go test -json (network off)
+	// StepCompile builds every test package for other GOOS/GOARCH targets
+	// (--compile), runs nothing; network off. Only in the cells that carry it.
+	StepCompile StepName = "compile"
+	StepTest    StepName = "test" // go test -json (network off)
 )
 
 // SourceCopyArgs wraps a step's argv so it runs in a writable copy of the
@@ -164,14 +167,21 @@ const (
 	StatusRuntimeLost   Status = "runtime-lost"   // the daemon or engine went away mid-step
 )
 
-// Runnable statuses produced test output worth comparing.
+// RanTests reports whether the cell's tests ran (to the end, or until the
+// cell's time ran out): their results are reported.
 func (s Status) RanTests() bool { return s == StatusPassed || s == StatusFailed || s == StatusTimeout }
+
+// Compared reports whether the cell's results are compared with other
+// cells': only when its tests ran to the end. A cell stopped at its
+// --cell-timeout is the machine's outcome (emulated cells are slower), like
+// one killed: its unfinished tests do not diverge.
+func (s Status) Compared() bool { return s == StatusPassed || s == StatusFailed }
 
 // Infrastructure reports whether the status blames the machine the cell
 // ran on rather than the code or the platform under test.
 func (s Status) Infrastructure() bool {
 	switch s {
-	case StatusKilled, StatusOutOfMemory, StatusResourceLimit, StatusRuntimeLost, StatusCancelled, StatusError:
+	case StatusKilled, StatusOutOfMemory, StatusResourceLimit, StatusRuntimeLost, StatusCancelled, StatusError, StatusTimeout:
 		return true
 	}
 	return false

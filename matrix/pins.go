@@ -345,3 +345,54 @@ func portOK(host string) bool {
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 1 && n <= 65535
 }
+
+// officialPlatforms is what the official golang image indexes publish for
+// Linux, by libc, as the Architectures lines of docker-library's
+// library/golang file list them: Debian (bookworm, trixie) amd64, arm32v5,
+// arm32v7, arm64v8, i386, mips64le, ppc64le, riscv64, s390x; Alpine amd64,
+// arm32v6, arm32v7, arm64v8, i386, ppc64le, riscv64, s390x. Other
+// repositories (a mirror's copy, a lock's own images) are not known in
+// advance: their index is read when the cell starts.
+var officialPlatforms = map[Libc][]Arch{
+	Glibc: {AMD64, ARM64, I386, ARM, S390X, PPC64LE, RISCV64},
+	Musl:  {AMD64, ARM64, I386, ARM, S390X, PPC64LE, RISCV64},
+}
+
+// officialRepos are the names of the official golang repository.
+var officialRepos = []string{"golang", "library/golang", "docker.io/library/golang", "index.docker.io/library/golang", "docker.io/golang"}
+
+// Offers says whether the pin's index publishes arch a: known is false
+// when Parity cannot tell before reading the index (not the official
+// golang repository).
+func (p Pin) Offers(a Arch) (ok, known bool) {
+	return p.offers(a, officialPlatforms)
+}
+
+func (p Pin) offers(a Arch, table map[Libc][]Arch) (ok, known bool) {
+	r, err := ParseRef(p.Image)
+	if err != nil || !slices.Contains(officialRepos, r.Repo) {
+		return false, false
+	}
+	arches, known := table[p.Libc]
+	return slices.Contains(arches, a), known
+}
+
+// Unavailable names, on one line, the cells whose pinned index is known not
+// to publish their platform, with the fix; nil when none is.
+func (p Pins) Unavailable(cells []Cell) error {
+	return p.unavailable(cells, officialPlatforms)
+}
+
+func (p Pins) unavailable(cells []Cell, table map[Libc][]Arch) error {
+	var bad []string
+	for _, c := range cells {
+		pin, _, err := p.Lookup(c)
+		if err != nil {
+			continue // Covers reports it
+		}
+		if ok, known := pin.offers(c.Arch, table); known && !ok {
+			bad = append(bad, fmt.Sprintf("%s: %s publishes no %s (drop it with --exclude '*/%s/%s', or pin an image that has it in %s)", c, pin.Image, c.Platform(), c.Libc, c.Arch, LockFile))
+		}
+	}
+	return OneLine(bad, "cells whose pinned image lacks their platform")
+}

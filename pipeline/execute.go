@@ -31,14 +31,18 @@ type Meta struct {
 // tell flaky tests from divergent ones, and experiments that prove causes.
 type Recheck struct {
 	Reruns      int                 // more runs of each failing or divergent test, per cell
+	RerunsMax   int                 // re-runs per cell at most, for tests still undecided (at least Reruns)
 	FailOnFlaky bool                // flaky tests fail the verdict
 	Explain     recheck.ExplainMode // experiments for divergent tests
 }
 
 func (r Request) recheck() (Recheck, error) {
-	rc := Recheck{Reruns: r.Reruns, FailOnFlaky: r.FailOnFlaky, Explain: recheck.ExplainOff}
+	rc := Recheck{Reruns: r.Reruns, RerunsMax: max(r.Reruns, r.ReRunsMax), FailOnFlaky: r.FailOnFlaky, Explain: recheck.ExplainOff}
 	if r.Reruns < 0 {
 		return rc, fmt.Errorf("--reruns %d: must be 0 or more", r.Reruns)
+	}
+	if r.ReRunsMax < 0 {
+		return rc, fmt.Errorf("--reruns-max %d: must be 0 or more", r.ReRunsMax)
 	}
 	if r.Explain != "" {
 		m, err := recheck.ParseExplain(r.Explain)
@@ -60,8 +64,27 @@ func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options,
 	rep := report.Build(reportMeta(p, m), results)
 	rc := p.Recheck
 	nonce := strconv.FormatInt(rep.CreatedAt.UnixNano(), 36)
-	if runs := recheck.PlanReruns(rep, p.Specs, rc.Reruns, nonce); len(runs) > 0 && ctx.Err() == nil {
+	rerun := func(runs []recheck.Run) {
 		rep = report.WithReruns(rep, recheck.ReadReruns(runs, runRechecks(ctx, rt, runs, opt)))
+	}
+	if runs := recheck.PlanReruns(rep, p.Specs, rc.Reruns, nonce); len(runs) > 0 && ctx.Err() == nil {
+		rerun(runs)
+	}
+	// Counts that cannot yet tell flaky from divergent get more re-runs,
+	// two at a time, up to --reruns-max.
+	for done := rc.Reruns; done < rc.RerunsMax && ctx.Err() == nil; done = min(done+2, rc.RerunsMax) {
+		rows := report.Undecided(rep)
+		runs := recheck.PlanMore(rep, p.Specs, rows, done+1, min(done+2, rc.RerunsMax), nonce)
+		if len(rows) == 0 || len(runs) == 0 {
+			break
+		}
+		rerun(runs)
+	}
+	// A test that failed with its siblings and passes alone re-runs with
+	// them (its package, the first run's flags and seed): order-dependent
+	// when it fails again.
+	if runs := recheck.PlanWithSiblings(rep, p.Specs, min(rc.Reruns, 2), nonce); len(runs) > 0 && ctx.Err() == nil {
+		rerun(runs)
 	}
 	if !recheck.ShouldExplain(rc.Explain, len(rep.Divergences)) || ctx.Err() != nil {
 		return rep
@@ -71,7 +94,30 @@ func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options,
 	if len(runs) == 0 {
 		return rep
 	}
-	return report.WithExplanations(rep, recheck.Explain(subjects, runs, runRechecks(ctx, rt, runs, opt), recheck.Experiments))
+	return report.WithExplanations(rep, recheck.Explain(subjects, runs, runRounds(ctx, rt, runs, opt), recheck.Experiments))
+}
+
+// runRounds makes the experiments' runs attempt by attempt: an experiment
+// whose run did not pass is done (it cannot confirm). Runs not made keep a
+// zero job.Result.
+func runRounds(ctx context.Context, rt runner.Runtime, runs []recheck.Run, opt runner.Options) []job.Result {
+	results := make([]job.Result, len(runs))
+	made, passed := make([]bool, len(runs)), make([]bool, len(runs))
+	for ctx.Err() == nil {
+		next := recheck.NextRuns(runs, made, passed)
+		if len(next) == 0 {
+			break
+		}
+		batch := make([]recheck.Run, len(next))
+		for j, i := range next {
+			batch[j] = runs[i]
+		}
+		for j, res := range runRechecks(ctx, rt, batch, opt) {
+			i := next[j]
+			results[i], made[i], passed[i] = res, true, recheck.Passed(runs[i], res)
+		}
+	}
+	return results
 }
 
 // runRechecks runs reduced Specs under the same bound as the cells: each

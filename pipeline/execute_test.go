@@ -107,7 +107,7 @@ func TestExecuteRerunsThenExplains(t *testing.T) {
 			b = &recheckRow{row.Explanation.Experiment, row.Explanation.Text}
 		}
 	}
-	if b == nil || b.experiment != "c-stack-8m" || b.text != "confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks" {
+	if b == nil || b.experiment != "c-stack-8m" || b.text != "confirmed: passes 4 of 4 runs on go1.26.8/musl/amd64 with 8 MiB C thread stacks (unchanged, it fails 3 of 3)" {
 		t.Fatalf("TestB explanation = %+v", b)
 	}
 	if rep.Options.Reruns != 2 || rep.Options.Explain != "on" {
@@ -136,13 +136,16 @@ func TestRequestRecheckOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Recheck != (Recheck{Reruns: 3, FailOnFlaky: true, Explain: recheck.ExplainAuto}) {
+	if p.Recheck != (Recheck{Reruns: 3, RerunsMax: 3, FailOnFlaky: true, Explain: recheck.ExplainAuto}) {
 		t.Fatalf("recheck = %+v", p.Recheck)
 	}
 	if in, _ := (Request{}).Inputs([]byte("module m\n"), nil, ""); in.Recheck.Explain != recheck.ExplainOff || in.Recheck.Reruns != 0 {
 		t.Fatalf("a zero request re-runs or explains: %+v", in.Recheck)
 	}
-	for _, r := range []Request{{Reruns: -1}, {Explain: "sometimes"}} {
+	if in, _ := (Request{Reruns: 2, ReRunsMax: 10}).Inputs([]byte("module m\n"), nil, ""); in.Recheck.RerunsMax != 10 {
+		t.Fatalf("--reruns-max lost: %+v", in.Recheck)
+	}
+	for _, r := range []Request{{Reruns: -1}, {ReRunsMax: -1}, {Explain: "sometimes"}} {
 		if _, err := r.Inputs([]byte("module m\n"), nil, ""); err == nil {
 			t.Errorf("%+v accepted", r)
 		}

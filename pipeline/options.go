@@ -21,9 +21,10 @@ type Args struct {
 	Run, Skip, Short                 string
 	Tags                             []string
 	Failfast                         bool
+	Compile                          []string // GOOS/GOARCH targets to build every test package for
 	CellMemory, CellCPUs             string
 	CellPids, Parallel               int
-	Reruns                           int
+	Reruns, ReRunsMax                int
 	FailOnFlaky                      bool
 	Explain                          string
 	CacheScope, RegistryMirror       string
@@ -69,9 +70,9 @@ func (a Args) Request(h Host) (Request, error) {
 		Count: a.Count, Shuffle: a.Shuffle, Run: a.Run, Timeout: a.Timeout, CellTimeout: a.CellTimeout,
 		Packages: a.Packages, CacheScope: a.CacheScope, CABundle: h.CABundle, DepsEnv: env,
 		AllowDivergence: a.AllowDivergence,
-		Reruns:          a.Reruns, FailOnFlaky: a.FailOnFlaky, Explain: a.Explain,
+		Reruns:          a.Reruns, ReRunsMax: a.ReRunsMax, FailOnFlaky: a.FailOnFlaky, Explain: a.Explain,
 		CellMemory: a.CellMemory, CellCPUs: a.CellCPUs, CellPids: a.CellPids, Parallel: a.Parallel,
-		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast,
+		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast, Compile: a.Compile,
 		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom,
 	}, nil
 }

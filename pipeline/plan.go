@@ -98,6 +98,11 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	if err := pins.Covers(cells); err != nil {
 		return Plan{}, err
 	}
+	// A platform the pinned index is known not to publish is said now, in
+	// one line, not when the cell's pull fails.
+	if err := pins.Unavailable(cells); err != nil {
+		return Plan{}, err
+	}
 	opt := in.Policy
 	opt.GoModGo = p.GoLine
 	if opt.CellsAtOnce <= 0 || opt.CellsAtOnce > len(cells) {
@@ -105,7 +110,12 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	}
 	var errs []string
 	runnable := 0
+	compileIn, hasCompile := compileCell(cells, p.GoLine, rt.NativeArch)
 	for _, c := range cells {
+		opt := opt
+		if !hasCompile || c != compileIn {
+			opt.Compile = nil
+		}
 		s, err := policies.Plan(c, pins, opt, rt)
 		if err != nil {
 			if !slices.Contains(errs, err.Error()) {
@@ -150,4 +160,28 @@ func pinsDigest(pins matrix.Pins) string {
 		}
 	}
 	return Digest([]byte(b.String()))
+}
+
+// compileCell picks the one cell that builds the --compile targets: the
+// first runnable cell (newest Go, glibc first) of the host's own arch, else
+// one the host runs natively (386 on amd64), else any: compiling under
+// emulation is slow, and cross-compilation gives the same answer from any
+// Linux arch. ok is false when no cell can run.
+func compileCell(cells []matrix.Cell, goLine string, native matrix.Arch) (matrix.Cell, bool) {
+	var runnable []matrix.Cell
+	for _, c := range cells {
+		if goLine == "" || matrix.CompareGo(c.Go, goLine) >= 0 {
+			runnable = append(runnable, c)
+		}
+	}
+	for _, pick := range []func(matrix.Cell) bool{
+		func(c matrix.Cell) bool { return c.Arch == native },
+		func(c matrix.Cell) bool { return native != "" && c.Arch.RunsNativelyOn(native) },
+		func(matrix.Cell) bool { return true },
+	} {
+		if i := slices.IndexFunc(runnable, pick); i >= 0 {
+			return runnable[i], true
+		}
+	}
+	return matrix.Cell{}, false
 }

@@ -68,7 +68,7 @@ func TestMakePlanBadInput(t *testing.T) {
 		"broken go.mod":       {"module m\ngo: nonsense\n", "", Request{}, "go.mod:"},
 		"newer than all":      {"module m\ngo 1.30\n", "", Request{}, "go.mod requires go >= 1.30, newer than every cell's Go (1.27.1, 1.26.8)"},
 		"unknown libc":        {"module m\n", "", Request{Libc: []string{"uclibc"}}, `--libc: unknown libc "uclibc"`},
-		"unknown arch":        {"module m\n", "", Request{Arch: []string{"riscv64"}}, `--arch: unknown arch "riscv64"`},
+		"unknown arch":        {"module m\n", "", Request{Arch: []string{"mips64"}}, `--arch: unknown arch "mips64"`},
 		"empty matrix":        {"module m\n", "", Request{Exclude: []string{"*/*/*"}}, "the matrix is empty"},
 		"unpinned lock":       {"module m\n", `{"version":1,"pins":[{"go":"1.27.1","libc":"musl","image":"golang:1.27.1-alpine"}]}`, Request{}, "is not pinned by digest"},
 		"go without pin":      {"module m\n", "", Request{Go: []string{"1.22.0"}}, "no image pinned for go1.22.0/glibc, go1.22.0/musl; pinned: go1.27.1/glibc"},
@@ -147,5 +147,82 @@ func TestMissingPinIsOneLine(t *testing.T) {
 	_, err = MakePlan(in, docker)
 	if err == nil || strings.Contains(err.Error(), "\n") || strings.Count(err.Error(), "go1.27.1/musl") != 1 || strings.Count(err.Error(), "go1.25.0/glibc") != 1 {
 		t.Fatalf("err = %q", err)
+	}
+}
+
+// TestPlanNewArches: `parity plan --arch 386,arm,s390x,ppc64le,riscv64`
+// shows pinned cells, how each runs and its race and emulation decisions.
+func TestPlanNewArches(t *testing.T) {
+	p, err := MakePlan(inputs(t, "module example.com/m\ngo 1.26\n", Request{Go: []string{"1.26.8"}, Arch: []string{"386", "arm", "s390x", "ppc64le", "riscv64"}}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Specs) != 10 {
+		t.Fatalf("%d specs, want 2 libcs x 5 arches", len(p.Specs))
+	}
+	var b bytes.Buffer
+	if err := WritePlan(&b, p, docker); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "go1.26.8/glibc/") {
+			lines[f[0]] = strings.Join(f, " ")
+		}
+	}
+	for cell, want := range map[string]string{
+		"go1.26.8/glibc/386":     "golang:1.26.8-trixie@sha256:3c5d8408c03e8dbaf5dc4fb698d1ba89c669f69daaab6d0fddd929a5e789cf69 native (32-bit) off",
+		"go1.26.8/glibc/arm":     "qemu (32-bit) off",
+		"go1.26.8/glibc/s390x":   "qemu (big-endian) off",
+		"go1.26.8/glibc/ppc64le": "qemu off",
+		"go1.26.8/glibc/riscv64": "qemu off",
+	} {
+		if !strings.Contains(lines[cell], want) {
+			t.Errorf("%s row %q lacks %q", cell, lines[cell], want)
+		}
+	}
+	for _, want := range []string{
+		"go1.26.8/glibc/386:", "native", "386 runs natively on this amd64 host",
+		"the Go race detector does not support linux/386",
+		"the Go race detector does not support linux/arm",
+		"s390x runs under qemu-user emulation on this amd64 host: slower (",
+		"unsupported VMA range",
+		"linux/arm/v7 selected from the index",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCompileTargetsInOneNativeCell: --compile builds in one runnable
+// cell of the host's arch (newest Go, glibc first), never an emulated one;
+// a bad target is one line naming the flag.
+func TestCompileTargetsInOneNativeCell(t *testing.T) {
+	p, err := MakePlan(inputs(t, "module m\ngo 1.27.0\n", Request{Arch: []string{"s390x", "386", "amd64"}, Compile: []string{"windows/amd64,darwin/arm64"}}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var with []string
+	for _, s := range p.Specs {
+		for _, st := range s.Steps {
+			if st.Name == "compile" {
+				with = append(with, s.Cell.String())
+			}
+		}
+	}
+	if len(with) != 1 || with[0] != "go1.27.1/glibc/amd64" {
+		t.Errorf("compile step in %v, want go1.27.1/glibc/amd64 alone", with)
+	}
+	p, err = MakePlan(inputs(t, "module m\n", Request{Go: []string{"1.26.8"}, Arch: []string{"s390x", "386"}, Compile: []string{"windows/amd64"}}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := compileCell([]matrix.Cell{p.Specs[1].Cell, p.Specs[0].Cell}, "", matrix.AMD64); !ok || c.Arch != matrix.I386 {
+		t.Errorf("without an amd64 cell the native 386 one compiles, got %v", c)
+	}
+	if _, err := (Request{Compile: []string{"windows"}}).Inputs([]byte("module m\n"), nil, ""); err == nil || !strings.HasPrefix(err.Error(), "--compile: ") {
+		t.Errorf("bad target: %v", err)
 	}
 }

@@ -38,6 +38,10 @@ type Request struct {
 	Reruns      int
 	FailOnFlaky bool
 	Explain     string
+	// ReRunsMax bounds the re-runs of a test per cell when its counts do
+	// not yet tell flaky from divergent (report.Undecided): more re-runs
+	// are made, two at a time, up to it (0 = Reruns: none beyond them).
+	ReRunsMax int
 	// Per-cell limits: CellMemory a size ("2GiB", "512MiB"; empty or 0 =
 	// derived from the host), CellCPUs a number of cores ("1.5"; empty =
 	// the host's cores, 0 is refused).
@@ -49,6 +53,9 @@ type Request struct {
 	Short, Skip string
 	Tags        []string
 	Failfast    bool
+	// Compile lists GOOS/GOARCH targets ("windows/amd64") every test
+	// package is built for, without running (one cell does it; see MakePlan).
+	Compile []string
 	// SourceID is a stable identity of the source (see DefaultCacheScope);
 	// with the module path it names the cache volumes when CacheScope is
 	// empty, so no two projects share them.
@@ -234,6 +241,9 @@ func (r Request) policy() (policies.Options, error) {
 	o.Skip, o.Tags, o.Failfast = r.Skip, SplitList(r.Tags...), r.Failfast
 	o.Packages = SplitList(r.Packages...)
 	o.CacheScope, o.CABundle, o.DepsEnv = r.CacheScope, r.CABundle, r.DepsEnv
+	if o.Compile, err = matrix.ParseTargets(SplitList(r.Compile...)); err != nil {
+		return o, fmt.Errorf("--compile: %w", err)
+	}
 	return o, nil
 }
 

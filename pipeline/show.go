@@ -21,7 +21,7 @@ func WritePlan(w io.Writer, p Plan, rt policies.Traits) error {
 	fmt.Fprintf(w, "module %s (go %s), pins: %s, runtime: %s (native %s)\n\n", p.Module, orDash(p.GoLine), p.Pins, rt.Name, rt.NativeArch)
 	common := commonDecisions(p.Specs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CELL\tIMAGE\tRACE\tSTEPS")
+	fmt.Fprintln(tw, "CELL\tIMAGE\tRUNS\tRACE\tSTEPS")
 	for _, s := range p.Specs {
 		var steps []string
 		for _, st := range s.Steps {
@@ -34,7 +34,7 @@ func WritePlan(w io.Writer, p Plan, rt policies.Traits) error {
 		if s.NotRunnable != "" {
 			steps = []string{"not runnable"}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Cell, s.Image, race, strings.Join(steps, ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Cell, s.Image, runsOn(s, rt), race, strings.Join(steps, ", "))
 	}
 	tw.Flush()
 	if len(common) > 0 {
@@ -62,6 +62,27 @@ func WritePlan(w io.Writer, p Plan, rt policies.Traits) error {
 		}
 	}
 	return nil
+}
+
+// runsOn says how the host runs the cell: "native" or "qemu" (user-mode
+// emulation), with the word size and byte order where they differ from
+// the common amd64/arm64 case, so the table shows what each cell tests.
+func runsOn(s job.Spec, rt policies.Traits) string {
+	how := "native"
+	if rt.NativeArch != "" && !s.Cell.Arch.RunsNativelyOn(rt.NativeArch) {
+		how = "qemu"
+	}
+	var what []string
+	if b := s.Cell.Arch.Bits(); b != 0 && b != 64 {
+		what = append(what, fmt.Sprintf("%d-bit", b))
+	}
+	if s.Cell.Arch.BigEndian() {
+		what = append(what, "big-endian")
+	}
+	if len(what) > 0 {
+		how += " (" + strings.Join(what, ", ") + ")"
+	}
+	return how
 }
 
 func commonDecisions(specs []job.Spec) []job.Decision {

@@ -87,6 +87,11 @@ type Options struct {
 	TestTimeout time.Duration // go test -timeout; 0 leaves go's default (10m)
 	CellTimeout time.Duration // whole cell, all steps; 0 = none
 
+	// Compile lists the GOOS/GOARCH targets this cell builds every test
+	// package for, running nothing (--compile); the pipeline gives them to
+	// one cell per Go version.
+	Compile []matrix.Target
+
 	SourceMode SourceMode // readonly (default) or copy
 	TmpfsBytes int64      // size cap of /tmp (and of the copy); default 2 GiB
 	User       string     // uid:gid of probe, deps and test; default 65534:65534
@@ -118,8 +123,13 @@ type Traits struct {
 	ReadOnlyCaches   bool        // can mount a cache read-only in one step
 	SeccompProfile   bool        // can run a step under a seccomp profile of Parity's
 	ResourceLimits   bool        // can cap one container's memory, processes and CPUs
-	HostMemoryBytes  int64       // memory of the host the containers run on; 0 = unknown
-	HostCPUs         int         // its cores; 0 = unknown
+	// UserTmpfs: a tmpfs it mounts is writable by the steps' user. Dagger
+	// mounts each one root-owned, mode 0755 (measured on v0.21.8), so a
+	// writable scratch directory there is a directory of the step's own
+	// layer, owned by the user.
+	UserTmpfs       bool
+	HostMemoryBytes int64 // memory of the host the containers run on; 0 = unknown
+	HostCPUs        int   // its cores; 0 = unknown
 }
 
 func (o Options) withDefaults() Options {

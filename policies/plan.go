@@ -35,6 +35,7 @@ const (
 	IDProbe       = "env-probe"
 	IDDepsEnv     = "deps-env"
 	IDCellTimeout = "cell-timeout"
+	IDCompile     = "compile-targets"
 )
 
 // Mount points inside every cell.
@@ -93,7 +94,7 @@ func (p *planner) decide(id, effect, format string, args ...any) {
 }
 
 func (p *planner) emulated() bool {
-	return p.rt.NativeArch != "" && p.cell.Arch != p.rt.NativeArch
+	return p.rt.NativeArch != "" && !p.cell.Arch.RunsNativelyOn(p.rt.NativeArch)
 }
 
 func (p *planner) goVersion() {
@@ -106,9 +107,22 @@ func (p *planner) goVersion() {
 	p.decide(IDGoVersion, "not-runnable", "go.mod requires go >= %s; this cell's image has go%s", p.opt.GoModGo, p.cell.Go)
 }
 
+// EmulationCost is what a cell under qemu-user costs against a native one,
+// as measured (README, "What each arch costs"): the plan says it.
+var EmulationCost = map[matrix.Arch]string{
+	matrix.ARM64: "measured 8.7x its native cell",
+}
+
 func (p *planner) emulation() {
-	if p.emulated() {
-		p.decide(IDEmulation, "qemu", "%s runs under emulation on this %s host: several times slower, and -race cannot run", p.cell.Arch, p.rt.NativeArch)
+	switch {
+	case p.emulated():
+		cost, ok := EmulationCost[p.cell.Arch]
+		if !ok {
+			cost = "not measured here; expect several times, as arm64's"
+		}
+		p.decide(IDEmulation, "qemu", "%s runs under qemu-user emulation on this %s host: slower (%s), -race cannot run, and a syscall qemu-user lacks fails as ENOSYS (confirm such failures on native hardware)", p.cell.Arch, p.rt.NativeArch, cost)
+	case p.rt.NativeArch != "" && p.cell.Arch != p.rt.NativeArch:
+		p.decide(IDEmulation, "native", "%s runs natively on this %s host: a %d-bit userland on its 64-bit kernel, no emulation", p.cell.Arch, p.rt.NativeArch, p.cell.Arch.Bits())
 	}
 }
 
@@ -161,6 +175,8 @@ func (p *planner) race(cgo bool) bool {
 // raceObstacle says why -race cannot work in this cell, or "".
 func (p *planner) raceObstacle(cgo bool, prefix string) string {
 	switch {
+	case !p.cell.Arch.RaceSupported():
+		return prefix + "the Go race detector does not support linux/" + string(p.cell.Arch) + " (it runs on linux amd64, arm64, ppc64le, riscv64, s390x, loong64)"
 	case !cgo:
 		return prefix + "-race needs cgo and CGO_ENABLED=0 here"
 	case p.emulated():
@@ -195,13 +211,17 @@ func (p *planner) filesystem() {
 		{Kind: job.MountTmpfs, Target: TmpDir, SizeBytes: p.opt.TmpfsBytes},
 		{Kind: job.MountCache, Target: GoCacheDir, Name: p.cacheName("gocache"), Owner: owner},
 		// Read-only once deps has verified it, where the runtime can.
-		{Kind: job.MountCache, Target: ModCacheDir, Name: p.cacheName("gomod"), Owner: owner, ReadOnlySteps: []job.StepName{job.StepProbe, job.StepTest}},
+		{Kind: job.MountCache, Target: ModCacheDir, Name: p.cacheName("gomod"), Owner: owner, ReadOnlySteps: p.modCacheReadOnly()},
 	}
 	if p.opt.SourceMode == SourceCopy {
 		// The user's choice for suites that write beside their sources: a
 		// scratch copy per test step, nothing reaches the host.
 		p.spec.Mounts = append(p.spec.Mounts, job.Mount{Kind: job.MountSourceCopy, Target: CopyDir, SizeBytes: p.opt.TmpfsBytes, Keep: []string{"go.mod", "go.sum"}, Steps: []job.StepName{job.StepTest}})
-		p.decide(IDSource, "copy", "tests run in a writable %s copy of the module at %s (tmpfs, gone after the step; go.mod and go.sum stay read-only on top); the module itself stays read-only at %s", sizeString(p.opt.TmpfsBytes), CopyDir, SrcDir)
+		if p.rt.UserTmpfs {
+			p.decide(IDSource, "copy", "tests run in a writable %s copy of the module at %s (tmpfs, gone after the step; go.mod and go.sum stay read-only on top); the module itself stays read-only at %s", sizeString(p.opt.TmpfsBytes), CopyDir, SrcDir)
+		} else {
+			p.decide(IDSource, "copy", "tests run in a writable copy of the module at %s, a directory of the test step's own layer owned by the test user (%s mounts tmpfs root-owned; no size cap), kept with the step's cached result; go.mod and go.sum stay read-only on top; the module itself stays read-only at %s", CopyDir, p.rt.Name, SrcDir)
+		}
 	} else {
 		p.decide(IDSource, "read-only", "the module, go.mod and go.sum included, is mounted read-only at %s (--source-mode=copy gives tests a writable copy)", SrcDir)
 	}
@@ -307,6 +327,9 @@ func (p *planner) steps(cgo, race bool) {
 	}
 	p.decide(IDModules, "verified", "modules are downloaded and checked with go mod verify in one step; tests run with GOPROXY=off")
 
+	if len(p.opt.Compile) > 0 {
+		steps = append(steps, p.compileStep())
+	}
 	test := job.Step{Name: job.StepTest, Args: p.testArgs(race), Env: []string{"GOPROXY=off"}}
 	if p.opt.SourceMode == SourceCopy {
 		test.Args = job.SourceCopyArgs(SrcDir, CopyDir, []string{"go.mod", "go.sum"}, test.Args)

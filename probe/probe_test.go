@@ -80,3 +80,29 @@ func TestScriptRunsHere(t *testing.T) {
 		t.Errorf("unexpected host probe: %v", p)
 	}
 }
+
+// TestVerifyNewArches: a 386 cell on an amd64 kernel reports x86_64 from
+// uname and 386 from go env; an s390x cell must not pass as amd64.
+func TestVerifyNewArches(t *testing.T) {
+	s := spec(matrix.Glibc, "1")
+	s.Cell.Arch = matrix.I386
+	p := with("goarch", "386")
+	p["cc_libc"] = "glibc"
+	if err := Verify(s, p); err != nil {
+		t.Errorf("386 userland on an amd64 kernel refused: %v", err)
+	}
+	p["goarch"] = "amd64"
+	if err := Verify(s, p); err == nil || !strings.Contains(err.Error(), "goarch: want 386") {
+		t.Errorf("an amd64 Go in a 386 cell: %v", err)
+	}
+	s.Cell.Arch = matrix.S390X
+	p = with("goarch", "s390x")
+	p["cc_libc"] = "glibc"
+	if err := Verify(s, p); err == nil || !strings.Contains(err.Error(), `uname -m: got "x86_64", the cell claims s390x`) {
+		t.Errorf("an x86_64 kernel in an s390x cell: %v", err)
+	}
+	p["uname_m"] = "s390x"
+	if err := Verify(s, p); err != nil {
+		t.Errorf("s390x cell: %v", err)
+	}
+}

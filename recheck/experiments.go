@@ -3,6 +3,7 @@ package recheck
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/parity-ci/parity/job"
@@ -85,6 +86,22 @@ var Experiments = []Experiment{
 		Apply: func(Setting) (Change, bool) {
 			return Change{Prelude: `export ZONEINFO="$(go env GOROOT)/lib/time/zoneinfo.zip"`}, true
 		}},
+	{ID: "fma-off", Description: "fused multiply-add off (-gcflags=all=-d=fmahash=n)", Axes: []string{report.AxisArch},
+		Apply: func(s Setting) (Change, bool) {
+			// The compiler fuses x*y+z into one instruction (one rounding)
+			// on these; amd64 (v1) and 386 never do. fmahash=n matches no
+			// site: nothing is fused, in every package built.
+			return Change{Flags: []string{"-gcflags=all=-d=fmahash=n"}}, fuses(s.Fail.Cell.Arch) && s.Fail.Cell.Arch != s.Pass.Cell.Arch
+		}},
+	{ID: "godebug-old", Description: "GODEBUG defaults of the passing cell's Go (the settings whose default changed in between, from the go command's table)", Axes: []string{report.AxisGo},
+		Apply: func(s Setting) (Change, bool) {
+			lo, ok1 := minor(s.Pass.Cell.Go)
+			hi, ok2 := minor(s.Fail.Cell.Go)
+			if !ok1 || !ok2 || hi <= lo {
+				return Change{}, false // only a newer failing Go changed defaults the passing one has
+			}
+			return Change{Prelude: godebugPrelude(lo, hi)}, true
+		}},
 	imageFile("file-mime-types", "/etc/mime.types", "/etc/mime.types", false),
 	imageFile("file-services", "/etc/services", "/etc/services", false),
 	imageFile("file-zoneinfo", "/usr/share/zoneinfo", "/usr/share/zoneinfo", true),
@@ -100,11 +117,10 @@ var Experiments = []Experiment{
 			if err != nil {
 				return Change{}, false // the lock has no such image
 			}
-			img := ref.String()
-			if img == s.Pass.Image && s.Fail.Platform == s.Pass.Platform {
-				return Change{}, false // that is the passing cell itself
-			}
-			return Change{Image: img}, true
+			// Even when that image is the passing cell's own, the run is the
+			// failing cell's (its flags, environment, limits) with only Go
+			// changed.
+			return Change{Image: ref.String()}, true
 		}},
 }
 
@@ -127,13 +143,75 @@ func imageFile(id, path, target string, dir bool) Experiment {
 			if program && fail.Platform != pass.Platform {
 				return Change{}, false // another arch's binary cannot run here
 			}
-			return Change{Mounts: []job.Mount{{Kind: job.MountImagePath, Image: pass.Image, Platform: pass.Platform,
-				Path: path, Target: target, ReadOnly: true, Dir: dir}}}, true
+			ch := Change{Mounts: []job.Mount{{Kind: job.MountImagePath, Image: pass.Image, Platform: pass.Platform,
+				Path: path, Target: target, ReadOnly: true, Dir: dir}}}
+			if program && fail.Cell.Libc != pass.Cell.Libc {
+				// Another libc's program runs only if it is static: try it
+				// first, and say so instead of testing with a broken copy.
+				ch.Prelude = fmt.Sprintf("%s --version >/dev/null 2>&1 || { echo 'parity: %s from the passing image cannot run here (linked against its libc)' >&2; exit 3; }", target, name)
+			}
+			return ch, true
 		},
 	}
 }
 
 func cgo(s job.Spec) bool { return slices.Contains(s.Env, "CGO_ENABLED=1") }
+
+// fuses reports whether the Go compiler fuses multiply-add on the arch.
+func fuses(a matrix.Arch) bool {
+	switch a {
+	case "arm64", "ppc64le", "ppc64", "s390x", "riscv64", "loong64":
+		return true
+	}
+	return false
+}
+
+// minor is the minor version of a Go version ("1.27.1" is 27).
+func minor(v string) (int, bool) {
+	parts := strings.Split(strings.TrimPrefix(v, "go"), ".")
+	if len(parts) < 2 || parts[0] != "1" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(parts[1])
+	return n, err == nil
+}
+
+// godebugPrelude sets GODEBUG to the old value of every setting whose
+// default changed after Go 1.lo up to 1.hi, read from the running Go's own
+// table (GOROOT/src/internal/godebugs/table.go: {Name: "x", ..., Changed:
+// N, Old: "v"}). Defaults follow the main module's go line, so this flips
+// only what that line lets change.
+func godebugPrelude(lo, hi int) string {
+	return fmt.Sprintf(`gd=$(awk -v lo=%d -v hi=%d 'match($0, /Changed: [0-9]+/) { c = substr($0, RSTART+9, RLENGTH-9) + 0; if (c > lo && c <= hi && match($0, /Name: "[^"]+"/)) { n = substr($0, RSTART+7, RLENGTH-8); if (match($0, /Old: "[^"]*"/)) { o = substr($0, RSTART+6, RLENGTH-7); s = s (s == "" ? "" : ",") n "=" o } } } END { print s }' "$(go env GOROOT)/src/internal/godebugs/table.go")
+[ -n "$gd" ] || { echo 'parity: no GODEBUG default changed between Go 1.%d and 1.%d' >&2; exit 3; }
+export GODEBUG="${GODEBUG:+$GODEBUG,}$gd"`, lo, hi, lo, hi)
+}
+
+// MaxTrialRuns bounds the runs of one experiment.
+const MaxTrialRuns = 10
+
+// RunsToConfirm is how many runs an experiment needs, all passing, to
+// confirm a cause for a test that failed failures of runs times unchanged,
+// when tried experiments are tried for it: the fewest n for which a test
+// failing at that rate would pass n runs in a row with probability below
+// report.Alpha/tried (so that, over all the experiments tried, a chance
+// confirmation stays below report.Alpha). The rate is taken as
+// failures/(runs+1), so a few failures are not taken for certainty; at
+// most MaxTrialRuns.
+func RunsToConfirm(failures, runs, tried int) int {
+	if failures <= 0 || runs <= 0 {
+		return MaxTrialRuns
+	}
+	level := report.Alpha / float64(max(tried, 1))
+	pass := 1 - float64(failures)/float64(runs+1)
+	chance := 1.0
+	for n := 1; n <= MaxTrialRuns; n++ {
+		if chance *= pass; chance < level {
+			return n
+		}
+	}
+	return MaxTrialRuns
+}
 
 // ShouldExplain applies the mode to the number of divergent tests; the
 // zero mode is off.
@@ -152,6 +230,10 @@ func ShouldExplain(m ExplainMode, divergent int) bool {
 type Subject struct {
 	Target
 	Fail, Pass string
+	// Failures of Runs: the test's runs in the failing cell, unchanged
+	// (first run and re-runs). They decide how many runs an experiment
+	// needs (RunsToConfirm).
+	Failures, Runs int
 }
 
 // Subjects picks, for each divergent test with a failing side, a cell
@@ -183,9 +265,37 @@ func Subjects(rep report.Report) []Subject {
 		best := slices.MinFunc(passing, func(a, b string) int {
 			return distance(cells[fail], cells[a]) - distance(cells[fail], cells[b])
 		})
-		out = append(out, Subject{Target: Target{d.Package, d.Test}, Fail: fail, Pass: best})
+		s := Subject{Target: Target{d.Package, d.Test}, Fail: fail, Pass: best}
+		s.Failures, s.Runs = countsIn(rep, s.Target, fail)
+		out = append(out, s)
 	}
 	return out
+}
+
+// countsIn counts the test's failed runs and runs in the cell.
+func countsIn(rep report.Report, t Target, cell string) (failures, runs int) {
+	for _, row := range rep.Tests {
+		if row.Package != t.Package || row.Test != t.Test {
+			continue
+		}
+		res, ok := row.Result(cell)
+		if !ok {
+			return 0, 0
+		}
+		all := res.Runs
+		if len(all) == 0 {
+			all = []testjson.Outcome{res.Outcome}
+		}
+		for _, o := range append(slices.Clone(all), res.Reruns...) {
+			if o.Ran() {
+				runs++
+				if o.Failed() {
+					failures++
+				}
+			}
+		}
+	}
+	return failures, runs
 }
 
 func distance(a, b report.Cell) int {
@@ -198,8 +308,10 @@ func distance(a, b report.Cell) int {
 	return n
 }
 
-// PlanExperiments returns one run per applicable experiment per subject,
-// in the subject's failing cell.
+// PlanExperiments returns RunsToConfirm runs of each applicable experiment
+// per subject, in the subject's failing cell. Run them by Attempt (all
+// first runs, then the second runs of the experiments whose runs all
+// passed, ...: NextRuns): a run not made has a zero job.Result.
 func PlanExperiments(rep report.Report, specs []job.Spec, pins matrix.Pins, subjects []Subject, table []Experiment) []Run {
 	byCell := specsByCell(specs)
 	axes := map[Target][]string{}
@@ -213,15 +325,29 @@ func PlanExperiments(rep report.Report, specs []job.Spec, pins matrix.Pins, subj
 		if !ok1 || !ok2 {
 			continue
 		}
+		type trial struct {
+			x  Experiment
+			ch Change
+		}
+		var trials []trial
 		for _, x := range table {
 			if !appliesTo(x, axes[s.Target]) {
 				continue
 			}
-			ch, ok := x.Apply(Setting{Fail: fail, Pass: pass, Pins: pins})
-			if !ok {
-				continue
+			if ch, ok := x.Apply(Setting{Fail: fail, Pass: pass, Pins: pins}); ok {
+				trials = append(trials, trial{x, ch})
 			}
-			runs = append(runs, Run{Spec: Reduce(fail, []Target{s.Target}, ch), Cell: s.Fail, Targets: []Target{s.Target}, Trial: x.ID})
+		}
+		n := RunsToConfirm(s.Failures, s.Runs, len(trials))
+		for _, tr := range trials {
+			x, ch := tr.x, tr.ch
+			for attempt := 1; attempt <= n; attempt++ {
+				c := ch
+				// Each run afresh: a runtime that caches steps must not
+				// replay the first.
+				c.Env = append(slices.Clone(ch.Env), fmt.Sprintf("PARITY_RERUN=%s-%d", x.ID, attempt))
+				runs = append(runs, Run{Spec: Reduce(fail, []Target{s.Target}, c), Cell: s.Fail, Targets: []Target{s.Target}, Trial: x.ID, Attempt: attempt})
+			}
 		}
 	}
 	return runs
@@ -235,8 +361,10 @@ func appliesTo(x Experiment, axes []string) bool {
 }
 
 // Explain reads the experiments' results (in run order) into one
-// explanation per subject. Only a pass confirms: an experiment that made
-// the test skip or not build proves nothing.
+// explanation per subject. An experiment confirms only when the test passed
+// every one of its runs (RunsToConfirm of them): one lucky pass of a test
+// that fails at some rate proves nothing, and neither does a skip or a
+// build failure.
 func Explain(subjects []Subject, runs []Run, results []job.Result, table []Experiment) map[[2]string]report.Explanation {
 	desc := map[string]string{}
 	for _, x := range table {
@@ -245,21 +373,50 @@ func Explain(subjects []Subject, runs []Run, results []job.Result, table []Exper
 	out := map[[2]string]report.Explanation{}
 	for _, s := range subjects {
 		e := report.Explanation{Cell: s.Fail, Passing: s.Pass, Tried: []report.Trial{}}
+		at := map[string]int{} // experiment id -> index in e.Tried
+		planned := map[string]int{}
+		for _, run := range runs {
+			if run.Cell == s.Fail && slices.Contains(run.Targets, s.Target) {
+				planned[run.Trial]++
+			}
+		}
 		for i, run := range runs {
-			if run.Cell != s.Fail || !slices.Contains(run.Targets, s.Target) || i >= len(results) {
-				continue
+			if run.Cell != s.Fail || !slices.Contains(run.Targets, s.Target) || i >= len(results) || results[i].Status == "" {
+				continue // not this subject's, or not made (an earlier run failed)
 			}
-			tr := report.Trial{ID: run.Trial, Description: desc[run.Trial]}
-			if o, ok := outcomes(run, results[i])[s.Target]; ok {
+			j, seen := at[run.Trial]
+			if !seen {
+				j = len(e.Tried)
+				at[run.Trial] = j
+				e.Tried = append(e.Tried, report.Trial{ID: run.Trial, Description: desc[run.Trial]})
+			}
+			tr := &e.Tried[j]
+			tr.Runs++
+			o, ok := outcomes(run, results[i])[s.Target]
+			switch {
+			case !ok:
+				if tr.Error == "" {
+					if tr.Error = results[i].Message; tr.Error == "" {
+						tr.Error = string(results[i].Status)
+					}
+				}
+			case o == testjson.Pass:
+				tr.Passes++
+			}
+			// The trial's outcome: its first run's, or the first that did
+			// not pass.
+			if ok && (tr.Outcome == "" || tr.Outcome == testjson.Pass && o != testjson.Pass) {
 				tr.Outcome = o
-			} else if tr.Error = results[i].Message; tr.Error == "" {
-				tr.Error = string(results[i].Status)
 			}
-			if tr.Outcome == testjson.Pass && !e.Confirmed {
+		}
+		for _, tr := range e.Tried {
+			if !e.Confirmed && tr.Runs > 0 && tr.Passes == tr.Runs && tr.Runs == planned[tr.ID] {
 				e.Confirmed, e.Experiment = true, tr.ID
-				e.Text = fmt.Sprintf("confirmed: passes on %s with %s", s.Fail, tr.Description)
+				e.Text = fmt.Sprintf("confirmed: passes %d of %d runs on %s with %s", tr.Passes, tr.Runs, s.Fail, tr.Description)
+				if s.Runs > 0 {
+					e.Text += fmt.Sprintf(" (unchanged, it fails %d of %d)", s.Failures, s.Runs)
+				}
 			}
-			e.Tried = append(e.Tried, tr)
 		}
 		if !e.Confirmed {
 			e.Text = notConfirmed(e.Tried)
@@ -276,10 +433,64 @@ func notConfirmed(tried []report.Trial) string {
 	var parts []string
 	for _, t := range tried {
 		o := string(t.Outcome)
-		if o == "" {
+		switch {
+		case o == "":
 			o = "did not run"
+		case t.Runs > 1:
+			o = fmt.Sprintf("passes %d of %d", t.Passes, t.Runs)
 		}
 		parts = append(parts, fmt.Sprintf("%s (%s)", t.Description, o))
 	}
 	return "not confirmed: tried " + strings.Join(parts, ", ")
+}
+
+// NextRuns returns the indexes of the runs to make next: those of the
+// lowest attempt not made yet whose experiment (trial and subject) passed
+// every run made so far. made[i] says run i was made, passed[i] that its
+// targets all passed.
+func NextRuns(runs []Run, made, passed []bool) []int {
+	type key struct {
+		trial, cell string
+		target      Target
+	}
+	k := func(r Run) key {
+		var t Target
+		if len(r.Targets) > 0 {
+			t = r.Targets[0]
+		}
+		return key{r.Trial, r.Cell, t}
+	}
+	alive := map[key]bool{}
+	for i, r := range runs {
+		if _, ok := alive[k(r)]; !ok {
+			alive[k(r)] = true
+		}
+		if made[i] && !passed[i] {
+			alive[k(r)] = false
+		}
+	}
+	next := 0
+	for i, r := range runs {
+		if !made[i] && alive[k(r)] && (next == 0 || r.Attempt < next) {
+			next = r.Attempt
+		}
+	}
+	var out []int
+	for i, r := range runs {
+		if !made[i] && alive[k(r)] && r.Attempt == next {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Passed reports whether every target of the run passed in its result.
+func Passed(run Run, res job.Result) bool {
+	got := outcomes(run, res)
+	for _, t := range run.Targets {
+		if got[t] != testjson.Pass {
+			return false
+		}
+	}
+	return len(run.Targets) > 0
 }

@@ -31,12 +31,18 @@ type Run struct {
 	Targets []Target
 	Attempt int    // re-runs: 1..N
 	Trial   string // experiments: the experiment's id
+	// WithSiblings: the run is the targets' whole package with the first
+	// run's flags and seed (see PlanWithSiblings).
+	WithSiblings bool
 }
 
 // Label names the run in progress output: the cell and what the run is.
 func (r Run) Label() string {
 	if r.Trial != "" {
 		return fmt.Sprintf("%s explain %s", r.Cell, r.Trial)
+	}
+	if r.WithSiblings {
+		return fmt.Sprintf("%s rerun %d with siblings", r.Cell, r.Attempt)
 	}
 	return fmt.Sprintf("%s rerun %d", r.Cell, r.Attempt)
 }
@@ -51,6 +57,22 @@ func PlanReruns(rep report.Report, specs []job.Spec, n int, nonce string) []Run 
 	if n <= 0 {
 		return nil
 	}
+	return planAlone(rep, specs, needsRerun, 1, n, nonce)
+}
+
+// PlanMore returns more re-runs, alone, of the given rows (report.Undecided:
+// too few runs to tell flaky from divergent), attempts from..to, in every
+// cell where each ran.
+func PlanMore(rep report.Report, specs []job.Spec, rows []report.TestRow, from, to int, nonce string) []Run {
+	want := map[[2]string]bool{}
+	for _, row := range rows {
+		want[[2]string{row.Package, row.Test}] = true
+	}
+	return planAlone(rep, specs, func(row report.TestRow) bool { return want[[2]string{row.Package, row.Test}] }, from, to, nonce)
+}
+
+// planAlone re-runs the rows pick selects, attempts from..to.
+func planAlone(rep report.Report, specs []job.Spec, pick func(report.TestRow) bool, from, to int, nonce string) []Run {
 	byCell := specsByCell(specs)
 	ran := map[string]bool{}
 	for _, c := range rep.Cells {
@@ -59,7 +81,7 @@ func PlanReruns(rep report.Report, specs []job.Spec, n int, nonce string) []Run 
 	targets := map[string][]Target{}
 	var order []string
 	for _, row := range rep.Tests {
-		if row.IsPackage() || !needsRerun(row) {
+		if row.IsPackage() || !pick(row) {
 			continue
 		}
 		for _, res := range row.Results {
@@ -73,7 +95,7 @@ func PlanReruns(rep report.Report, specs []job.Spec, n int, nonce string) []Run 
 		}
 	}
 	var runs []Run
-	for attempt := 1; attempt <= n; attempt++ {
+	for attempt := from; attempt <= to; attempt++ {
 		for _, cell := range order {
 			spec, ok := byCell[cell]
 			if !ok || spec.NotRunnable != "" {
@@ -84,6 +106,85 @@ func PlanReruns(rep report.Report, specs []job.Spec, n int, nonce string) []Run 
 		}
 	}
 	return runs
+}
+
+// PlanWithSiblings returns n runs, per cell, of the packages of the tests
+// that failed there in the first run and passed every re-run alone: the
+// first run's conditions (its flags, -run and -skip included, its -count,
+// the -shuffle seed the cell printed), with the targets' siblings. A test
+// that fails again is order-dependent (report.WithReruns).
+func PlanWithSiblings(rep report.Report, specs []job.Spec, n int, nonce string) []Run {
+	byCell := specsByCell(specs)
+	seeds := map[string]map[string]int64{}
+	for _, c := range rep.Cells {
+		seeds[c.Name] = c.ShuffleSeeds
+	}
+	type key struct{ cell, pkg string }
+	targets := map[key][]Target{}
+	var order []key
+	for _, row := range rep.Tests {
+		if row.IsPackage() {
+			continue
+		}
+		for _, res := range row.Results {
+			if !passedAlone(res) {
+				continue
+			}
+			k := key{res.Cell, row.Package}
+			if _, ok := targets[k]; !ok {
+				order = append(order, k)
+			}
+			targets[k] = append(targets[k], Target{row.Package, row.Test})
+		}
+	}
+	var runs []Run
+	for attempt := 1; attempt <= n; attempt++ {
+		for _, k := range order {
+			spec, ok := byCell[k.cell]
+			if !ok || spec.NotRunnable != "" {
+				continue
+			}
+			seed, shuffled := seeds[k.cell][k.pkg]
+			ch := Change{Env: []string{fmt.Sprintf("PARITY_RERUN=%s-siblings-%d", nonce, attempt)}}
+			runs = append(runs, Run{Spec: reducePackage(spec, k.pkg, seed, shuffled, ch), Cell: k.cell, Targets: targets[k], Attempt: attempt, WithSiblings: true})
+		}
+	}
+	return runs
+}
+
+// passedAlone reports whether a result failed in the first run (with its
+// siblings) and passed every re-run alone.
+func passedAlone(res report.Result) bool {
+	first := res.Runs
+	if len(first) == 0 {
+		first = []testjson.Outcome{res.Outcome}
+	}
+	return slices.ContainsFunc(first, testjson.Outcome.Failed) && len(res.Reruns) > 0 &&
+		!slices.ContainsFunc(res.Reruns, func(o testjson.Outcome) bool { return o.Failed() || !o.Ran() }) &&
+		len(res.WithSiblings) == 0
+}
+
+// reducePackage is Reduce for a run with siblings: the first run's test
+// step as it was, for one package, -shuffle fixed to the seed the cell
+// printed for it.
+func reducePackage(s job.Spec, pkg string, seed int64, shuffled bool, ch Change) job.Spec {
+	out := Reduce(s, nil, ch)
+	for _, st := range s.Steps {
+		if st.Name != job.StepTest {
+			continue
+		}
+		var args []string
+		for i, a := range st.Args {
+			switch {
+			case i < 2 || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "-shuffle"):
+				args = append(args, a)
+			case strings.HasPrefix(a, "-shuffle") && shuffled:
+				args = append(args, fmt.Sprintf("-shuffle=%d", seed))
+			}
+		}
+		out.Steps[len(out.Steps)-1].Args = append(args, pkg)
+	}
+	return out
 }
 
 func needsRerun(row report.TestRow) bool {
@@ -109,7 +210,7 @@ func ReadReruns(runs []Run, results []job.Result) []report.Rerun {
 			break
 		}
 		for t, o := range outcomes(run, results[i]) {
-			out = append(out, report.Rerun{Package: t.Package, Test: t.Test, Cell: run.Cell, Outcome: o})
+			out = append(out, report.Rerun{Package: t.Package, Test: t.Test, Cell: run.Cell, Outcome: o, WithSiblings: run.WithSiblings})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b report.Rerun) int {
@@ -174,7 +275,7 @@ func Reduce(s job.Spec, targets []Target, ch Change) job.Spec {
 			test = st
 		}
 	}
-	flags := testFlags(test.Args, ch)
+	flags, userRun := testFlags(test.Args, ch)
 	if ch.NoRace {
 		out.Race = false
 	}
@@ -184,30 +285,105 @@ func Reduce(s job.Spec, targets []Target, ch Change) job.Spec {
 	test.Name = job.StepTest
 	test.Network = false
 	test.Env = mergeEnv(test.Env, ch.Env)
-	test.Args = testCommand(flags, byPackage(targets), ch.Prelude)
+	test.Args = testCommand(flags, byPackage(targets), ch.Prelude, userRun)
 	out.Steps = append(out.Steps, test)
 	return out
 }
 
 // testFlags keeps the first run's flags that shape how a test behaves
-// (-race, -timeout, build flags) and drops those that choose what or how
-// often to run: the re-run chooses those itself.
-func testFlags(args []string, ch Change) []string {
+// (-race, -timeout, build flags) and what it excludes (-skip), and drops
+// those that choose how often or in which order to run: the re-run chooses
+// those itself. It returns the user's -run pattern apart: the re-run's
+// -run narrows its top level and keeps the levels below (runSelection).
+func testFlags(args []string, ch Change) ([]string, string) {
 	flags := []string{"-json"}
+	userRun := ""
 	for _, a := range args {
 		switch {
 		case !strings.HasPrefix(a, "-"):
 			continue // go, test, packages
+		case strings.HasPrefix(a, "-run="):
+			userRun = strings.TrimPrefix(a, "-run=")
+			continue
 		case a == "-json",
 			strings.HasPrefix(a, "-count"), strings.HasPrefix(a, "-run"),
-			strings.HasPrefix(a, "-shuffle"), strings.HasPrefix(a, "-skip"):
+			strings.HasPrefix(a, "-shuffle"):
 			continue
 		case a == "-race" && ch.NoRace:
 			continue
 		}
 		flags = append(flags, a)
 	}
-	return append(append(flags, "-count=1"), ch.Flags...)
+	return append(append(flags, "-count=1"), ch.Flags...), userRun
+}
+
+// runSelection is the re-run's -run pattern: exactly the top-level tests,
+// each under the user's own pattern for the levels below (go test's -run
+// is one regexp per level, split at unbracketed '/', alternatives at
+// unbracketed '|'), so a subtest the user's -run excluded stays excluded.
+// An alternative whose top level matches none of the tests is dropped.
+func runSelection(user string, tops []string) string {
+	if user == "" {
+		return RunPattern(tops)
+	}
+	var alts []string
+	for _, alt := range splitTop(user, '|') {
+		levels := splitRunPattern(alt)
+		re, err := regexp.Compile(levels[0])
+		if err != nil {
+			return RunPattern(tops) // go test refused it: the first run ran nothing
+		}
+		var matched []string
+		for _, t := range tops {
+			if re.MatchString(t) {
+				matched = append(matched, t)
+			}
+		}
+		if len(matched) > 0 {
+			alts = append(alts, strings.Join(append([]string{RunPattern(matched)}, levels[1:]...), "/"))
+		}
+	}
+	if len(alts) == 0 {
+		return RunPattern(tops)
+	}
+	return strings.Join(alts, "|")
+}
+
+// splitRunPattern splits one -run alternative into its levels, as testing
+// does: at each '/' outside brackets and parentheses.
+func splitRunPattern(s string) []string { return splitTop(s, '/') }
+
+// splitTop splits s at each sep outside [...] and (...), skipping escaped
+// characters (testing's splitRegexp).
+func splitTop(s string, sep byte) []string {
+	var out []string
+	cs, cp := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			cs++
+		case ']':
+			if cs--; cs < 0 {
+				cs = 0
+			}
+		case '(':
+			if cs == 0 {
+				cp++
+			}
+		case ')':
+			if cs == 0 {
+				cp--
+			}
+		case '\\':
+			i++
+		case sep:
+			if cs == 0 && cp == 0 {
+				out = append(out, s[:i])
+				s, i = s[i+1:], -1
+			}
+		}
+	}
+	return append(out, s)
 }
 
 type pkgTests struct {
@@ -248,10 +424,10 @@ func RunPattern(tests []string) string {
 // testCommand is the test step's argv: plain `go test` for one package,
 // else a shell running one `go test` per package (so each -run selects only
 // its own package's tests) and failing if any did.
-func testCommand(flags []string, pkgs []pkgTests, prelude string) []string {
+func testCommand(flags []string, pkgs []pkgTests, prelude, userRun string) []string {
 	if len(pkgs) == 1 && prelude == "" {
 		args := append([]string{"go", "test"}, flags...)
-		return append(args, "-run="+RunPattern(pkgs[0].tests), pkgs[0].pkg)
+		return append(args, "-run="+runSelection(userRun, pkgs[0].tests), pkgs[0].pkg)
 	}
 	var b strings.Builder
 	if prelude != "" {
@@ -260,7 +436,7 @@ func testCommand(flags []string, pkgs []pkgTests, prelude string) []string {
 	b.WriteString("rc=0\n")
 	for _, p := range pkgs {
 		args := append([]string{"go", "test"}, flags...)
-		args = append(args, "-run="+RunPattern(p.tests), p.pkg)
+		args = append(args, "-run="+runSelection(userRun, p.tests), p.pkg)
 		for i, a := range args {
 			args[i] = shellQuote(a)
 		}

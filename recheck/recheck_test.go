@@ -171,8 +171,8 @@ func TestExperimentsFollowTheAxis(t *testing.T) {
 	rep := divergentReport()
 	subjects := Subjects(rep)
 	want := []Subject{
-		{Target: Target{"ex/a", "TestLibc"}, Fail: musl.String(), Pass: glibc.String()}, // closest passing cell: only libc differs
-		{Target: Target{"ex/a", "TestRace"}, Fail: glibc.String(), Pass: arm.String()},
+		{Target: Target{"ex/a", "TestLibc"}, Fail: musl.String(), Pass: glibc.String(), Failures: 1, Runs: 1}, // closest passing cell: only libc differs
+		{Target: Target{"ex/a", "TestRace"}, Fail: glibc.String(), Pass: arm.String(), Failures: 1, Runs: 1},
 	}
 	if !slices.Equal(subjects, want) {
 		t.Fatalf("subjects = %+v, want %+v (a pass/skip divergence has nothing to explain)", subjects, want)
@@ -239,7 +239,7 @@ func TestExplainConfirmsWithTheFirstPassingExperiment(t *testing.T) {
 		{Cell: musl, Status: job.StatusError, Message: "copy /usr/bin/bash: no such file"},
 	}
 	e := Explain([]Subject{s}, runs, results, Experiments)[[2]string{"ex/a", "TestLibc"}]
-	if !e.Confirmed || e.Experiment != "c-stack-8m" || e.Text != "confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks" {
+	if !e.Confirmed || e.Experiment != "c-stack-8m" || e.Text != "confirmed: passes 1 of 1 runs on go1.26.8/musl/amd64 with 8 MiB C thread stacks" {
 		t.Fatalf("explanation = %+v (a skip proves nothing)", e)
 	}
 	if len(e.Tried) != 3 || e.Tried[2].Error == "" || e.Tried[0].Outcome != testjson.Skip {
@@ -313,5 +313,105 @@ func TestReadRerunsUsesTheStreamedRun(t *testing.T) {
 	want := []report.Rerun{{Package: "ex/a", Test: "TestLibc", Cell: musl.String(), Outcome: testjson.Fail}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("reruns = %+v, want %+v", got, want)
+	}
+}
+
+// Measured (issue 14, case 5): re-runs dropped --skip and widened --run to
+// the top-level test, so subtests the user excluded ran in re-runs and
+// experiments. The re-run selects its top-level tests exactly and keeps
+// the user's patterns for the levels below, and --skip as given.
+func TestReduceKeepsRunAndSkip(t *testing.T) {
+	s := spec(glibc, true, "img")
+	test := &s.Steps[len(s.Steps)-1]
+	test.Args = []string{"go", "test", "-json", "-count=1", "-run=^TestTable$/^(pos|neg)$/[a/b]", "-skip=TestTable/neg/slow", "./..."}
+	got := Reduce(s, []Target{{"ex/b", "TestTable/neg"}}, Change{})
+	args := got.Steps[len(got.Steps)-1].Args
+	if !slices.Contains(args, "-skip=TestTable/neg/slow") {
+		t.Errorf("args %q: --skip dropped", args)
+	}
+	if !slices.Contains(args, "-run=^(TestTable)$/^(pos|neg)$/[a/b]") {
+		t.Errorf("args %q: want -run=^(TestTable)$/^(pos|neg)$/[a/b]", args)
+	}
+	// Without a user's pattern below the top level, the top level alone.
+	test.Args = []string{"go", "test", "-json", "-run=^TestTable$", "./..."}
+	args = Reduce(s, []Target{{"ex/b", "TestTable/neg"}}, Change{}).Steps[1].Args
+	if !slices.Contains(args, "-run=^(TestTable)$") || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-skip") }) {
+		t.Errorf("args %q", args)
+	}
+	// Several packages: the shell script keeps them too.
+	test.Args = []string{"go", "test", "-json", "-run=/^pos$", "-skip=TestX", "./..."}
+	args = Reduce(s, []Target{{"ex/a", "TestA/pos"}, {"ex/b", "TestB/pos"}}, Change{}).Steps[1].Args
+	if script := args[len(args)-1]; !strings.Contains(script, "'-run=^(TestA)$/^pos$'") || !strings.Contains(script, "-skip=TestX") {
+		t.Errorf("script %q", script)
+	}
+}
+
+func TestSplitRunPattern(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                 {""},
+		"TestA":            {"TestA"},
+		"TestA/b":          {"TestA", "b"},
+		"/b":               {"", "b"},
+		"T[/]x/(a/b)/c\\/": {"T[/]x", "(a/b)", "c\\/"},
+	} {
+		if got := splitRunPattern(in); !slices.Equal(got, want) {
+			t.Errorf("splitRunPattern(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A test that failed with its siblings and passed every re-run alone is
+// re-run with them: its package, the first run's flags (-run, -skip,
+// -count, -tags), the seed the cell's -shuffle printed.
+func TestPlanWithSiblings(t *testing.T) {
+	rep := report.Report{
+		Cells: []report.Cell{cellOf(glibc, true, job.StatusFailed), cellOf(musl, true, job.StatusFailed)},
+		Tests: []report.TestRow{
+			{Package: "ex/a", Test: "TestOrder", Flaky: true, Results: []report.Result{
+				{Cell: glibc.String(), Outcome: testjson.Fail, Reruns: []testjson.Outcome{testjson.Pass, testjson.Pass}, Flaky: true},
+				{Cell: musl.String(), Outcome: testjson.Pass, Reruns: []testjson.Outcome{testjson.Pass, testjson.Pass}},
+			}},
+			{Package: "ex/b", Test: "TestStillFails", Failed: true, Results: []report.Result{
+				{Cell: glibc.String(), Outcome: testjson.Fail, Reruns: []testjson.Outcome{testjson.Fail, testjson.Pass}, Flaky: true},
+			}},
+		},
+	}
+	rep.Cells[0].ShuffleSeeds = map[string]int64{"ex/a": 1234}
+	specs := []job.Spec{spec(glibc, true, "img-g"), spec(musl, true, "img-m")}
+	runs := PlanWithSiblings(rep, specs, 2, "n0nce")
+	if len(runs) != 2 {
+		t.Fatalf("%d runs, want 2 attempts in glibc alone: %+v", len(runs), runs)
+	}
+	for _, r := range runs {
+		if r.Cell != glibc.String() || !r.WithSiblings || !slices.Equal(r.Targets, []Target{{"ex/a", "TestOrder"}}) {
+			t.Errorf("run %+v", r)
+		}
+		args := r.Spec.Steps[len(r.Spec.Steps)-1].Args
+		want := []string{"go", "test", "-json", "-race", "-count=3", "-shuffle=1234", "-timeout=2m0s", "-run=^Test", "-tags=a,b", "ex/a"}
+		if !slices.Equal(args, want) {
+			t.Errorf("args %q, want %q", args, want)
+		}
+	}
+	// Read back as runs with siblings.
+	res := result(glibc, job.StatusFailed, ev("run", "ex/a", "TestOrder"), ev("fail", "ex/a", "TestOrder"), ev("fail", "ex/a", ""))
+	got := ReadReruns(runs[:1], []job.Result{res})
+	if len(got) != 1 || !got[0].WithSiblings || got[0].Outcome != testjson.Fail {
+		t.Errorf("read back %+v", got)
+	}
+}
+
+// Undecided rows get more re-runs, alone, in every compared cell where
+// they ran, numbered after the attempts already made.
+func TestPlanMore(t *testing.T) {
+	rows := []report.TestRow{{Package: "ex/a", Test: "TestLibc", Results: []report.Result{
+		{Cell: glibc.String(), Outcome: testjson.Pass}, {Cell: musl.String(), Outcome: testjson.Fail},
+	}}}
+	specs := []job.Spec{spec(glibc, true, "img-g"), spec(musl, true, "img-m")}
+	runs := PlanMore(firstReport(), specs, rows, 3, 4, "n0nce")
+	if len(runs) != 4 || runs[0].Attempt != 3 || runs[3].Attempt != 4 {
+		t.Fatalf("runs %+v", runs)
+	}
+	if !slices.Contains(runs[3].Spec.Steps[1].Env, "PARITY_RERUN=n0nce-4") {
+		t.Errorf("env %v", runs[3].Spec.Steps[1].Env)
 	}
 }

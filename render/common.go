@@ -300,3 +300,11 @@ func testCount(r report.Report) int {
 	}
 	return n
 }
+
+// stepEnd says how a step ended: "exited 2", or that nobody knows.
+func stepEnd(s report.Step) string {
+	if s.ExitUnknown {
+		return "exit status unknown (the runtime went away)"
+	}
+	return fmt.Sprintf("exited %d", s.ExitCode)
+}

@@ -93,6 +93,10 @@ func JUnit(w io.Writer, r report.Report) error {
 		total += c.DurationSeconds
 		doc.Suites = append(doc.Suites, s)
 	}
+	for _, s := range compileSuites(r) { // compile.go: the --compile targets
+		doc.Tests, doc.Failures, doc.Errors = doc.Tests+s.Tests, doc.Failures+s.Failures, doc.Errors+s.Errors
+		doc.Suites = append(doc.Suites, s)
+	}
 	doc.Time = seconds(total)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("writing junit: %w", err)
@@ -200,7 +204,7 @@ func cellCase(c report.Cell) junitCase {
 	body := ""
 	for _, st := range c.Steps {
 		if st.StderrTail != "" || st.Error != "" {
-			body += fmt.Sprintf("%s step exited %d%s\n%s\n", st.Name, st.ExitCode, errorSuffix(st.Error), st.StderrTail)
+			body += fmt.Sprintf("%s step %s%s\n%s\n", st.Name, stepEnd(st), errorSuffix(st.Error), st.StderrTail)
 		}
 	}
 	return junitCase{

@@ -32,6 +32,7 @@ func Markdown(w io.Writer, r report.Report) error {
 	m.flakySection() // recheck.go
 	m.testsSection(failingTitle(r, len(failingRows(r))), failingRows(r), false)
 	m.notRun()
+	m.compileSection() // compile.go
 	m.decisions()
 	if err := m.w.Flush(); err != nil {
 		return fmt.Errorf("writing markdown summary: %w", err)
@@ -83,6 +84,9 @@ func (m *md) cellsTable() {
 	}
 	m.printf("\n")
 	if note := cachedNote(m.r); note != "" {
+		m.printf("⚠️ Cached: %s\n\n", escapeText(note))
+	}
+	if note := replayedNote(m.r); note != "" {
 		m.printf("⚠️ Cached: %s\n\n", escapeText(note))
 	}
 }
@@ -155,6 +159,9 @@ func (m *md) testsSection(title string, rows []report.TestRow, divergent bool) {
 			}
 			if d.Mild {
 				axis += " (mild)"
+			}
+			if d.Intermittent {
+				axis += "; " + intermittentText(d)
 			}
 			m.printf(" %s |", cellText(axis))
 		}

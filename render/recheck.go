@@ -22,6 +22,13 @@ func flakyCellText(c report.FlakyCell) string {
 	return fmt.Sprintf("%s: %d passed, %d failed (%s)", c.Cell, c.Pass, c.Fail, strings.Join(runs, " "))
 }
 
+// intermittentText is an intermittent divergence's counts and the test
+// that supports them: "intermittent: fails 2 of 3 on …, 0 of 6 on …
+// (one-sided Fisher exact test p = 0.030 < 0.05)".
+func intermittentText(d report.Divergence) string {
+	return fmt.Sprintf("intermittent: %s (one-sided Fisher exact test p = %.3g < %.2g)", report.CountsText(d.Counts), d.PValue, report.Alpha)
+}
+
 // flakyNote says whether flaky tests fail the verdict.
 func flakyNote(r report.Report) string {
 	if r.Options.FailOnFlaky {
@@ -154,6 +161,13 @@ func junitRecheck(r report.Report, row report.TestRow, cell string, tc *junitCas
 	}
 	if e := row.Explanation; e != nil && e.Cell == cell {
 		add("explanation", e.Text)
+	}
+	if row.Divergent {
+		for _, d := range r.Divergences {
+			if d.Intermittent && d.Package == row.Package && d.Test == row.Test {
+				add("intermittent", intermittentText(d)[len("intermittent: "):])
+			}
+		}
 	}
 	return forgiven
 }

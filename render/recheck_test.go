@@ -103,3 +103,51 @@ func TestJUnitCasesWithoutRecheckHaveNoProperties(t *testing.T) {
 		t.Errorf("%d <properties> elements, want 4:\n%s", n, junit.String())
 	}
 }
+
+// An intermittent divergence shows its counts per cell in every renderer
+// (issue 14): "fails 3 of 4 on musl, 0 of 4 on glibc".
+func TestIntermittentCountsEverywhere(t *testing.T) {
+	musl := matrix.Cell{Go: "1.26.8", Libc: matrix.Musl, Arch: matrix.AMD64}
+	glibc := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}
+	stream := func(o string) string {
+		return `{"Action":"start","Package":"p"}` + "\n" +
+			`{"Action":"run","Package":"p","Test":"TestX"}` + "\n" +
+			`{"Action":"output","Package":"p","Test":"TestX","Output":"=== RUN   TestX\n"}` + "\n" +
+			`{"Action":"output","Package":"p","Test":"TestX","Output":"--- ` + strings.ToUpper(o) + `: TestX (0.00s)\n"}` + "\n" +
+			`{"Action":"` + o + `","Package":"p","Test":"TestX"}` + "\n" +
+			`{"Action":"output","Package":"p","Output":"` + map[string]string{"pass": "ok  ", "fail": "FAIL"}[o] + `\tp\t0.01s\n"}` + "\n" +
+			`{"Action":"` + o + `","Package":"p"}` + "\n"
+	}
+	r := report.Build(report.Meta{}, []job.Result{
+		{Cell: glibc, Status: job.StatusPassed, TestJSON: stream("pass")},
+		{Cell: musl, Status: job.StatusFailed, TestJSON: stream("fail")},
+	})
+	var rr []report.Rerun
+	for _, o := range []testjson.Outcome{testjson.Fail, testjson.Pass, testjson.Fail, testjson.Fail, testjson.Fail, testjson.Pass, testjson.Fail} {
+		rr = append(rr, report.Rerun{Package: "p", Test: "TestX", Cell: musl.String(), Outcome: o})
+		rr = append(rr, report.Rerun{Package: "p", Test: "TestX", Cell: glibc.String(), Outcome: testjson.Pass})
+	}
+	r = report.WithReruns(r, rr)
+	if len(r.Divergences) != 1 || !r.Divergences[0].Intermittent {
+		t.Fatalf("divergences %+v", r.Divergences)
+	}
+	want := "fails 6 of 8 on go1.26.8/musl/amd64, 0 of 8 on go1.26.8/glibc/amd64"
+	var term, md, junit strings.Builder
+	if err := Terminal(&term, r, TerminalOptions{Width: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := JUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"terminal": term.String(), "markdown": md.String(), "junit": junit.String()} {
+		if !strings.Contains(out, want) || !strings.Contains(out, "intermittent") {
+			t.Errorf("%s lacks %q:\n%s", name, want, out)
+		}
+	}
+	if !strings.Contains(junit.String(), `<property name="intermittent" value="`+want) {
+		t.Errorf("junit property missing:\n%s", junit.String())
+	}
+}

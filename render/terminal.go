@@ -35,6 +35,7 @@ func Terminal(w io.Writer, r report.Report, opt TerminalOptions) error {
 	t.flaky(r) // recheck.go
 	t.failures(r)
 	t.notRun(r)
+	t.compile(r) // compile.go
 	t.decisions(r)
 	t.verdict(r.Conclusion)
 	if err := t.w.Flush(); err != nil {
@@ -167,6 +168,9 @@ func (t *term) cells(r report.Report) {
 	if note := cachedNote(r); note != "" {
 		t.line("%s", t.paint(ansiYellow, "cached: "+note))
 	}
+	if note := replayedNote(r); note != "" {
+		t.line("%s", t.paint(ansiYellow, "cached: "+note))
+	}
 }
 
 // maxTamperShown caps the findings printed per cell; the JSON has them all.
@@ -210,6 +214,9 @@ func (t *term) divergences(r report.Report) {
 		}
 		t.line("    %s", strings.Join(groups, " · "))
 		t.line("    %s", axisText(d))
+		if d.Intermittent {
+			t.line("    %s", intermittentText(d))
+		}
 		t.cause("    ", d.Cause)
 		t.explanation("    ", row.Explanation) // recheck.go
 	}
@@ -300,7 +307,7 @@ func (t *term) notRun(r report.Report) {
 		t.line("  %s  %s: %s", c.Name, t.status(c.Status), printable(msg))
 		for _, s := range c.Steps {
 			if s.StderrTail != "" || s.Error != "" {
-				t.line("    step %s exited %d%s", s.Name, s.ExitCode, errorSuffix(s.Error))
+				t.line("    step %s %s%s", s.Name, stepEnd(s), errorSuffix(s.Error))
 				for l := range strings.Lines(lastLines(s.StderrTail, 3)) {
 					t.line("      %s", printable(strings.TrimRight(l, "\n")))
 				}

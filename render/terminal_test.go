@@ -125,3 +125,24 @@ func TestCondenseDecisions(t *testing.T) {
 		}
 	}
 }
+
+// Measured (issue 14, case 9): when the daemon went away mid-step, the cell
+// said "step test exited 0", which nobody knew. Every renderer says the
+// exit status is unknown.
+func TestLostStepSaysItsExitIsUnknown(t *testing.T) {
+	cell := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}
+	r := report.Build(report.Meta{}, []job.Result{{Cell: cell, Status: job.StatusRuntimeLost, Message: "the daemon went away",
+		Steps: []job.StepResult{{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}}}})
+	var term, junit strings.Builder
+	if err := Terminal(&term, r, TerminalOptions{Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	if err := JUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"terminal": term.String(), "junit": junit.String()} {
+		if strings.Contains(out, "exited 0") || !strings.Contains(out, "exit status unknown") {
+			t.Errorf("%s:\n%s", name, out)
+		}
+	}
+}

@@ -48,6 +48,7 @@ func Build(meta Meta, results []job.Result) Report {
 	for _, row := range rows {
 		r.Tests = append(r.Tests, *row)
 	}
+	r.Compile = CompileTargets(results)
 	return finish(r)
 }
 
@@ -192,6 +193,7 @@ func stepOf(s job.StepResult) Step {
 		CPUSeconds:      s.CPUSeconds,
 		Error:           s.Err,
 		Cached:          s.Cached,
+		ExitUnknown:     s.RuntimeLost,
 	}
 	if s.Name != job.StepTest && (s.ExitCode != 0 || s.Err != "") {
 		st.StderrTail = tail(s.Stderr, stderrTailLines)

@@ -128,3 +128,22 @@ func TestGenericCauses(t *testing.T) {
 		t.Errorf("cause = %+v, want fails-everywhere", c)
 	}
 }
+
+// Measured (issue 14, case 6): a cell stopped at --cell-timeout was still
+// compared, and its unfinished tests diverged (on arch: emulated arm64 is
+// slower). Stopped for time is the machine's outcome, like killed.
+func TestCellTimeoutIsNotCompared(t *testing.T) {
+	slow := mkCell("1.26.8", matrix.Glibc, matrix.ARM64, false, job.StatusTimeout)
+	for name, o := range map[string]testjson.Outcome{"unfinished": testjson.Timeout, "not reached": testjson.NotRun, "finished": fail} {
+		r := synth([]Cell{g26a, slow}, map[string]testjson.Outcome{g26a.Name: pass, slow.Name: o})
+		if len(r.Divergences) != 0 || r.Tests[0].Divergent {
+			t.Errorf("%s: a timed-out cell diverged: %+v", name, r.Divergences)
+		}
+		if r.Conclusion.OK || r.Conclusion.CellsNotRun != 1 {
+			t.Errorf("%s: verdict %+v, want red with the cell not run", name, r.Conclusion)
+		}
+	}
+	if !job.StatusTimeout.Infrastructure() {
+		t.Error("timeout is not an infrastructure outcome")
+	}
+}

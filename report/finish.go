@@ -17,7 +17,7 @@ func finish(r Report) Report {
 	sortRows(r.Tests, r.Cells)
 	compared := map[string]Cell{}
 	for _, c := range r.Cells {
-		if c.RanTests() {
+		if c.Status.Compared() {
 			compared[c.Name] = c
 		}
 	}
@@ -37,9 +37,20 @@ func finish(r Report) Report {
 			row.Cause = &c
 		} else if d, ok := diverge(*row, compared); ok {
 			row.Divergent = true
+			if isOrderDependent(*row) {
+				d.Cause = orderCause(*row)
+			}
 			c := d.Cause
 			row.Cause = &c
 			r.Divergences = append(r.Divergences, d)
+		} else if d, ok := intermittent(*row, compared); ok {
+			row.Divergent = true
+			c := d.Cause
+			row.Cause = &c
+			r.Divergences = append(r.Divergences, d)
+		} else if row.Failed && isOrderDependent(*row) {
+			c := orderCause(*row)
+			row.Cause = &c
 		} else if row.Failed {
 			c := diagnoseFailure(*row, compared)
 			row.Cause = &c
@@ -51,7 +62,7 @@ func finish(r Report) Report {
 	for i := range r.Cells {
 		r.Cells[i].Counts = countCell(r.Cells[i], r.Tests)
 	}
-	r.Flaky = flakyTests(r.Tests)
+	r.Flaky = flakyTests(r.Tests, r.Divergences)
 	r.Conclusion = r.Verdict(r.Options.AllowDivergence)
 	return r
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/parity-ci/parity/testjson"
 )
@@ -11,6 +13,9 @@ import (
 type Rerun struct {
 	Package, Test, Cell string
 	Outcome             testjson.Outcome
+	// WithSiblings: the run was the test's whole package with the first
+	// run's flags and seed, not the test alone.
+	WithSiblings bool
 }
 
 // FlakyTest is a test whose outcome varied inside at least one cell.
@@ -45,8 +50,12 @@ type Explanation struct {
 type Trial struct {
 	ID          string           `json:"id"`
 	Description string           `json:"description"`
-	Outcome     testjson.Outcome `json:"outcome,omitempty"` // the test's outcome; empty when it did not run
+	Outcome     testjson.Outcome `json:"outcome,omitempty"` // the test's outcome (the first run that did not pass); empty when it never ran
 	Error       string           `json:"error,omitempty"`   // why it did not run
+	// Passes of Runs: the experiment ran Runs times (chosen from the
+	// unchanged test's failure rate) and confirms only when all passed.
+	Passes int `json:"passes,omitempty"`
+	Runs   int `json:"runs,omitempty"`
 }
 
 // WithReruns adds re-run outcomes to the report's results and recomputes
@@ -54,6 +63,16 @@ type Trial struct {
 // disagree is flaky there, and a cell where it is flaky takes no part in
 // deciding whether it diverges.
 func WithReruns(r Report, reruns []Rerun) Report {
+	// r's rows and results are shared with the caller's report: copy them,
+	// so the caller's is left as it was.
+	r.Cells, r.Tests = slices.Clone(r.Cells), slices.Clone(r.Tests)
+	for i := range r.Tests {
+		r.Tests[i].Results = slices.Clone(r.Tests[i].Results)
+		for j := range r.Tests[i].Results {
+			res := &r.Tests[i].Results[j]
+			res.Reruns, res.WithSiblings = slices.Clip(res.Reruns), slices.Clip(res.WithSiblings)
+		}
+	}
 	index := map[rowKey]int{}
 	for i, row := range r.Tests {
 		index[rowKey{row.Package, row.Test}] = i
@@ -65,14 +84,67 @@ func WithReruns(r Report, reruns []Rerun) Report {
 		}
 		row := &r.Tests[i]
 		for j := range row.Results {
-			if res := &row.Results[j]; res.Cell == rr.Cell {
+			res := &row.Results[j]
+			if res.Cell != rr.Cell {
+				continue
+			}
+			if rr.WithSiblings {
+				res.WithSiblings = append(res.WithSiblings, rr.Outcome)
+			} else {
 				res.Reruns = append(res.Reruns, rr.Outcome)
-				_, flaky := testjson.Combine(allRuns(*res))
-				res.Flaky = res.Flaky || flaky
+			}
+			_, flaky := testjson.Combine(allRuns(*res))
+			res.Flaky = res.Flaky || flaky
+			if orderDependent(*res) {
+				res.Flaky, res.OrderDependent = false, true
 			}
 		}
 	}
 	return finish(r)
+}
+
+// orderDependent reports whether a result failed with its siblings (the
+// first run, and again when its package re-ran with the same flags and
+// seed) and passed every run alone: the test depends on what its siblings
+// leave behind, a failure and not a flake.
+func orderDependent(res Result) bool {
+	first := res.Runs
+	if len(first) == 0 {
+		first = []testjson.Outcome{res.Outcome}
+	}
+	return slices.ContainsFunc(first, testjson.Outcome.Failed) &&
+		len(res.Reruns) > 0 && !slices.ContainsFunc(res.Reruns, testjson.Outcome.Failed) &&
+		slices.ContainsFunc(res.WithSiblings, testjson.Outcome.Failed)
+}
+
+// orderCause explains an order-dependent row, with the runs of its first
+// order-dependent cell as evidence.
+func orderCause(row TestRow) Cause {
+	c := Cause{
+		ID:   "order-dependent",
+		Text: "order-dependent: fails when its package's other tests run before it (same flags and seed), passes every time alone: state shared between tests (globals, environment, files, the working directory)",
+		Hint: "run the package with the -shuffle seed the cell printed, or the test after each sibling, to find the one that leaves state behind",
+	}
+	for _, res := range row.Results {
+		if res.OrderDependent {
+			c.EvidenceCell = res.Cell
+			c.Evidence = fmt.Sprintf("alone: %s; with its siblings: %s", joinOutcomes(res.Reruns), joinOutcomes(res.WithSiblings))
+			break
+		}
+	}
+	return c
+}
+
+func joinOutcomes(os []testjson.Outcome) string {
+	s := make([]string, len(os))
+	for i, o := range os {
+		s[i] = string(o)
+	}
+	return strings.Join(s, " ")
+}
+
+func isOrderDependent(row TestRow) bool {
+	return slices.ContainsFunc(row.Results, func(r Result) bool { return r.OrderDependent })
 }
 
 // WithExplanations attaches experiment findings to their rows.
@@ -96,9 +168,14 @@ func allRuns(res Result) []testjson.Outcome {
 }
 
 // flakyTests lists the rows flaky in some cell, with per-cell counts.
-func flakyTests(rows []TestRow) []FlakyTest {
+func flakyTests(rows []TestRow, divergences []Divergence) []FlakyTest {
 	var out []FlakyTest
 	for _, row := range rows {
+		if slices.ContainsFunc(divergences, func(d Divergence) bool {
+			return d.Intermittent && d.Package == row.Package && d.Test == row.Test
+		}) {
+			continue // its failure rates differ between cells: a divergence, not a flake
+		}
 		var cells []FlakyCell
 		for _, res := range row.Results {
 			if !res.Flaky {

@@ -67,6 +67,7 @@ func Merge(reports ...Report) (Report, error) {
 			m.CreatedAt = r.CreatedAt
 		}
 		m.MergedFrom = append(m.MergedFrom, origins(r)...)
+		m.Compile = append(m.Compile, r.Compile...) // each from its report's own cells
 		for _, c := range r.Cells {
 			if prev, dup := seen[c.Cell]; dup && prev == n {
 				return Report{}, fmt.Errorf("merge: cell %s is in report %d twice: the report is damaged", c.Cell, n)

@@ -25,6 +25,8 @@ type Report struct {
 	// a row whose Test is empty is the package itself.
 	Tests       []TestRow    `json:"tests"`
 	Divergences []Divergence `json:"divergences"`
+	// Compile is what --compile found per GOOS/GOARCH target (compile.go).
+	Compile []CompileTarget `json:"compile,omitempty"`
 	// Conclusion is the verdict under Options.AllowDivergence; Verdict
 	// recomputes it under another choice.
 	Conclusion Verdict `json:"verdict"`
@@ -165,6 +167,9 @@ type Step struct {
 	DurationSeconds float64      `json:"durationSeconds"`
 	CPUSeconds      float64      `json:"cpuSeconds,omitempty"`
 	Error           string       `json:"error,omitempty"` // the runtime's failure
+	// ExitUnknown: the runtime went away before the step ended, so
+	// ExitCode means nothing.
+	ExitUnknown bool `json:"exitUnknown,omitempty"`
 	// Cached: the runtime replayed an earlier run of this step from its
 	// cache (Dagger); DurationSeconds is that run's, as the step recorded it.
 	Cached bool `json:"cached,omitempty"`
@@ -228,6 +233,12 @@ type Result struct {
 	// each in a fresh container; Flaky is set when they disagree on failing
 	// with each other or with the first run.
 	Reruns []testjson.Outcome `json:"reruns,omitempty"`
+	// WithSiblings are the outcomes of re-runs of the test's whole package
+	// with the first run's flags and seed, made when the test failed in the
+	// first run and passed every re-run alone. OrderDependent is set when
+	// one failed again: the failure follows its siblings, and stands.
+	WithSiblings   []testjson.Outcome `json:"withSiblings,omitempty"`
+	OrderDependent bool               `json:"orderDependent,omitempty"`
 }
 
 // Divergence is a row whose outcome differs between cells that ran it.
@@ -245,6 +256,22 @@ type Divergence struct {
 	// Mild is set when the outcomes are only pass and skip.
 	Mild  bool  `json:"mild,omitempty"`
 	Cause Cause `json:"cause"`
+	// Intermittent is set when the test fails only some of its runs in
+	// the failing cells: the divergence is a difference in failure rates
+	// (Counts) that a one-sided Fisher exact test supports at level Alpha
+	// (PValue below it). Outcomes then groups cells by whether any run
+	// failed.
+	Intermittent bool        `json:"intermittent,omitempty"`
+	Counts       []RunCounts `json:"counts,omitempty"`
+	PValue       float64     `json:"pValue,omitempty"`
+}
+
+// RunCounts is how often a test failed in one cell over all its runs (the
+// first run's and the re-runs').
+type RunCounts struct {
+	Cell string `json:"cell"`
+	Fail int    `json:"fail"`
+	Runs int    `json:"runs"`
 }
 
 // OutcomeCells is one outcome and the cells that had it.

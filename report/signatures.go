@@ -1,6 +1,10 @@
 package report
 
-import "regexp"
+import (
+	"regexp"
+
+	"github.com/parity-ci/parity/matrix"
+)
 
 // Signature recognises a known cause of failure from output.
 //
@@ -150,11 +154,51 @@ var Signatures = []Signature{
 		Hint:    "do not assert unicode.Version or the properties of recently assigned characters; pin the tables with a golang.org/x/text version if the test needs fixed answers",
 	},
 	{
+		ID:      "emulation-suspect",
+		Pattern: regexp.MustCompile(`function not implemented|\bENOSYS\b|qemu: [Uu]nsupported|[Uu]nsupported (syscall|ioctl)|qemu: uncaught target signal|qemu-\w+: `),
+		Axis:    AxisArch,
+		Cause:   "emulation-suspect: the cell runs under qemu-user, which lacks some system calls, ioctls and /proc details (ENOSYS, function not implemented); real hardware of this arch may well pass",
+		Hint:    "confirm on native hardware of that arch before fixing the code; if the code needs the call, fall back when it returns ENOSYS",
+	},
+	{
+		ID:      "unaligned-atomic",
+		Pattern: regexp.MustCompile(`unaligned 64-bit atomic operation`),
+		Cause:   "a 64-bit atomic on a field that is not 8-byte aligned: 386 and 32-bit arm align int64 fields to 4 bytes only, and sync/atomic panics on them",
+		Hint:    "use atomic.Int64/atomic.Uint64 (always aligned), or put the 64-bit field first in the struct",
+	},
+	// The cells' word sizes differ: the failing cell is 32-bit (int, uint
+	// and pointers are 4 bytes), the arch axis separates it from the rest.
+	{
+		ID:      "word-size",
+		Pattern: regexp.MustCompile(`\S`),
+		Axis:    AxisArch,
+		Value:   string(matrix.I386),
+		Cause:   "int, uint and uintptr are 32 bits on 386: arithmetic wraps at 2^31, constants and lengths above it overflow, unsafe.Sizeof and struct layouts differ from 64-bit cells",
+		Hint:    "use int64/uint64 where values may exceed 2^31-1, and never assume unsafe.Sizeof(int(0)) == 8; math.MaxInt and strconv.IntSize give the real size",
+	},
+	{
+		ID:      "word-size",
+		Pattern: regexp.MustCompile(`\S`),
+		Axis:    AxisArch,
+		Value:   string(matrix.ARM),
+		Cause:   "int, uint and uintptr are 32 bits on arm: arithmetic wraps at 2^31, constants and lengths above it overflow, unsafe.Sizeof and struct layouts differ from 64-bit cells",
+		Hint:    "use int64/uint64 where values may exceed 2^31-1, and never assume unsafe.Sizeof(int(0)) == 8; math.MaxInt and strconv.IntSize give the real size",
+	},
+	{
 		ID:      "float-fma",
 		Pattern: regexp.MustCompile(`\d\.\d+[eE][-+]?\d+|\d+\.\d{4,}`),
 		Axis:    AxisArch,
 		Cause:   "a floating-point result differs by architecture: arm64 (also ppc64le, s390x) fuses x*y+z into one FMA instruction with a single rounding, amd64 does not",
 		Hint:    "compare with a tolerance, or force one behaviour: float64(x*y)+z never fuses, math.FMA(x, y, z) always does",
+	},
+	// After float-fma: s390x fuses too, and a float in the output says so.
+	{
+		ID:      "byte-order",
+		Pattern: regexp.MustCompile(`\S`),
+		Axis:    AxisArch,
+		Value:   string(matrix.S390X),
+		Cause:   "byte order: s390x is big-endian, the other cells little-endian; code that reinterprets memory (unsafe casts, binary.NativeEndian, hashes or encodings of raw bytes) reads its bytes reversed",
+		Hint:    "name the order the data has: binary.LittleEndian or binary.BigEndian, never the host's (binary.NativeEndian, unsafe.Pointer casts)",
 	},
 }
 

@@ -53,6 +53,13 @@ var signatureCases = []signatureCase{
 	{"unicode-tables", "    uni_test.go:18: unicode.IsUpper(U+1C89) = true, want false", []string{AxisGo}, plainCell},
 	{"float-fma", "    arch_test.go:10: 0.1*10 + -1 = 5.551115123125783e-17, want 0", []string{AxisArch}, arm64Cell},
 	{"float-fma", "    stats_test.go:22: mean = 0.30000000000000004, want 0.3", []string{AxisArch}, arm64Cell},
+	{"emulation-suspect", "    watch_test.go:14: inotify_init1: function not implemented", []string{AxisArch}, s390xCell},
+	{"emulation-suspect", "qemu: uncaught target signal 11 (Segmentation fault) - core dumped", []string{AxisArch}, s390xCell},
+	{"unaligned-atomic", "panic: unaligned 64-bit atomic operation", []string{AxisArch}, i386Cell},
+	{"unaligned-atomic", "panic: unaligned 64-bit atomic operation", nil, i386Cell},
+	{"word-size", "    wrap_test.go:12: Sum(1<<30, 1<<30) = -2147483648, want 2147483648", []string{AxisArch}, i386Cell},
+	{"word-size", "    size_test.go:7: unsafe.Sizeof(int(0)) = 4, want 8", []string{AxisArch}, armCell},
+	{"byte-order", "    order_test.go:16: header = 0x01020304, want 0x04030201", []string{AxisArch}, s390xCell},
 }
 
 var (
@@ -60,6 +67,9 @@ var (
 	raceCell  = Cell{Name: "go1.26.8/glibc/amd64", Cell: plainCell.Cell, Race: true}
 	muslCell  = Cell{Name: "go1.26.8/musl/amd64", Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Musl, Arch: matrix.AMD64}}
 	arm64Cell = Cell{Name: "go1.26.8/glibc/arm64", Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.ARM64}}
+	i386Cell  = Cell{Name: "go1.26.8/glibc/386", Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.I386}}
+	armCell   = Cell{Name: "go1.26.8/glibc/arm", Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.ARM}}
+	s390xCell = Cell{Name: "go1.26.8/glibc/s390x", Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.S390X}}
 )
 
 func TestSignatures(t *testing.T) {
@@ -106,6 +116,12 @@ func TestSignatureConditions(t *testing.T) {
 		{"durations are not floats", "--- FAIL: TestX (1.2345s)", []string{AxisArch}, arm64Cell, "float-fma"},
 		{"package summary is not a float", "FAIL\texample.com/x\t12.3456s", []string{AxisArch}, arm64Cell, "float-fma"},
 		{"stack frames do not name causes", "\t/usr/local/go/src/mime/type.go:120 +0x1d", nil, plainCell, "mime-types"},
+		{"word size needs the arch axis", "    wrap_test.go:12: got -2147483648", nil, i386Cell, "word-size"},
+		{"word size needs a 32-bit failing cell", "    wrap_test.go:12: got -2147483648", []string{AxisArch}, plainCell, "word-size"},
+		{"byte order needs a big-endian failing cell", "    order_test.go:16: header = 0x01020304", []string{AxisArch}, arm64Cell, "byte-order"},
+		{"byte order needs the arch axis", "    order_test.go:16: header = 0x01020304", []string{AxisLibc}, s390xCell, "byte-order"},
+		{"a float on s390x is FMA, not byte order", "    fma_test.go:3: got 5.551115123125783e-17", []string{AxisArch}, s390xCell, "byte-order"},
+		{"ENOSYS on one libc is not emulation", "    x_test.go:3: function not implemented", []string{AxisLibc}, muslCell, "emulation-suspect"},
 	} {
 		res := Result{Cell: c.cell.Name, Outcome: testjson.Fail, Output: c.line + "\n"}
 		if got, ok := matchSignatures([]Result{res}, c.axes, map[string]Cell{c.cell.Name: c.cell}); ok && got.ID == c.notID {

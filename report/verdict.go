@@ -69,6 +69,7 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 	if reason := flakyVerdict(r.Flaky, r.Options.FailOnFlaky); reason != "" {
 		v.Reasons = append(v.Reasons, reason)
 	}
+	v.Reasons = append(v.Reasons, r.compileReasons()...)
 	if len(r.Cells) > 0 && len(r.Tests) == 0 {
 		v.Reasons = append(v.Reasons, "no tests ran in any cell")
 	}

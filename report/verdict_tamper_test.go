@@ -98,7 +98,7 @@ func TestForgedRunBeyondCount(t *testing.T) {
 		ev("output", "TestX", "--- FAIL: TestX (0.00s)\n") + ev("fail", "TestX", "") +
 		// forged, to the letter
 		ev("run", "TestX", "") + ev("output", "TestX", "=== RUN   TestX\n") + ev("output", "TestX", "--- PASS: TestX (0.00s)\n") + ev("pass", "TestX", "") +
-		ev("fail", "", "")
+		ev("output", "", "FAIL\tm/p\t0.01s\n") + ev("fail", "", "")
 	for count, want := range map[int]int{0: 1, 1: 1, 2: 0} {
 		r := forgedCell(t, count, stream)
 		res, _ := findRow(t, r, "m/p", "TestX").Result(glibcAMD64.String())

@@ -221,13 +221,15 @@ func Classify(spec job.Spec, sr job.StepResult, probed map[string]string, ctxErr
 	// the machine, and no output of the step can produce or hide them.
 	switch {
 	case sr.RuntimeLost:
-		return job.StatusRuntimeLost, fmt.Sprintf("the %s went away during %s of %s: %s", orRuntime(sr.Err), sr.Name, spec.Cell, firstLine(sr.Err)), true
+		return job.StatusRuntimeLost, lostMessage(spec, sr), true
 	case sr.OOMKilled:
 		return job.StatusOutOfMemory, fmt.Sprintf("out of memory during %s: the kernel killed a process of the cell (memory limit %s)", sr.Name, limitOf(spec.MemoryBytes)), true
 	case sr.KilledOutside:
 		return job.StatusKilled, fmt.Sprintf("killed from outside Parity during %s (exit %d, not by Parity, not out of memory)", sr.Name, sr.ExitCode), true
-	case sr.PidsLimitHit && sr.ExitCode != 0:
-		return job.StatusResourceLimit, fmt.Sprintf("%s hit the cell's process limit (%d): a fork was refused", sr.Name, spec.PidsLimit), true
+	case sr.PidsLimitHit:
+		// The cgroup's own counter, whatever the step's exit status: a
+		// refused fork may have been retried, or hidden by the test.
+		return job.StatusResourceLimit, fmt.Sprintf("%s hit the cell's process limit (%d): the pids cgroup refused a fork", sr.Name, spec.PidsLimit), true
 	}
 	if sr.Err != "" {
 		return job.StatusError, fmt.Sprintf("%s: %s", sr.Name, sr.Err), true
@@ -280,6 +282,18 @@ func lastLine(outputs ...string) string {
 		}
 	}
 	return "(no output)"
+}
+
+// lostMessage says what is known when the runtime went away mid-step: the
+// step's outcome is not (its exit status never arrived), and on Docker the
+// containers it was running may still exist.
+func lostMessage(spec job.Spec, sr job.StepResult) string {
+	who := orRuntime(sr.Err)
+	msg := fmt.Sprintf("the %s went away during %s of %s (%s): its exit status is unknown", who, sr.Name, spec.Cell, firstLine(sr.Err))
+	if who == "daemon" {
+		msg += "; its containers may be left behind: `parity clean` removes them"
+	}
+	return msg
 }
 
 func orRuntime(err string) string {

@@ -194,6 +194,12 @@ func TestClassify(t *testing.T) {
 		{"oom", job.StepResult{Name: job.StepTest, ExitCode: 137, OOMKilled: true, KilledOutside: true}, nil, job.StatusOutOfMemory, "out of memory", true},
 		{"pids", job.StepResult{Name: job.StepTest, ExitCode: 2, PidsLimitHit: true}, nil, job.StatusResourceLimit, "process limit", true},
 		{"daemon lost", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}, nil, job.StatusRuntimeLost, "daemon went away during test", true},
+		// Measured (issue 14, case 7): the pids cgroup refused forks while
+		// the test step exited 0: the cell hit its limit all the same.
+		{"pids hit, exit 0", job.StepResult{Name: job.StepTest, PidsLimitHit: true, Stdout: "{}"}, nil, job.StatusResourceLimit, "process limit", true},
+		// Measured (case 9): a lost daemon tells what is known and what to do.
+		{"daemon lost, what to do", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}, nil, job.StatusRuntimeLost, "`parity clean` removes them", true},
+		{"daemon lost, no exit status", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}, nil, job.StatusRuntimeLost, "its exit status is unknown", true},
 		{"go test broke", job.StepResult{Name: job.StepTest, ExitCode: 1, Stderr: "go: cannot find main module\n"}, nil, job.StatusError, "cannot find main module", true},
 		{"runtime failed", job.StepResult{Name: job.StepDeps, Err: "create container: no such image"}, nil, job.StatusError, "deps: create container", true},
 	} {

@@ -71,6 +71,16 @@ type pkgState struct {
 	buildFailed bool // "FAIL p [build failed]" or "[setup failed]"
 	noTestFiles bool
 	timedOut    bool
+	// trailer is the package's latest package-level output line since its
+	// last test event: the go command prints its final line ("ok  \tp\t…",
+	// "FAIL\tp…", "?   \tp\t[no test files]") right before the package's
+	// result, and only that line says cached, no test files or build failed.
+	trailer string
+	// timeoutSeen is set by a "panic: test timed out" line and cleared by
+	// any later test event of the package: the real panic ends the binary,
+	// so it is the package's last word; one a test printed is followed by
+	// more. It becomes timedOut when the package fails or its stream ends.
+	timeoutSeen bool
 	panicked    bool // a panic line outside any test
 	shuffled    bool
 	seed        int64
@@ -219,6 +229,10 @@ func (p *parser) event(e Event) {
 	}
 	ts := ps.test(e.Test)
 	defer ps.track(ts)
+	ps.trailer = ""
+	if e.Action != ActionOutput {
+		ps.timeoutSeen = false // the binary went on after the panic line
+	}
 	switch e.Action {
 	case ActionRun:
 		ts.open()
@@ -276,6 +290,11 @@ func (p *parser) impossible(e Event) string {
 	ps := p.pkgs[e.Package]
 	what := describe(e)
 	switch {
+	case e.Action == ActionStart && ps != nil && !ps.started:
+		// Events of the package came before its start: they are the
+		// forgery (even a package result), and the real stream begins
+		// here (see event).
+		return ""
 	case ps != nil && ps.ended:
 		return what + " after the package's result"
 	case e.Action == ActionStart && ps != nil && ps.started:
@@ -289,6 +308,10 @@ func (p *parser) impossible(e Event) string {
 		// (os.Exit(0) mid-test fails the package): a forged early result
 		// for a package still running must not end it.
 		return what + " while " + p.running(ps) + " is running"
+	case e.Test == "" && p.sawStart && isResult(e.Action) && (ps == nil || !framesResult(ps.trailer, ps.path, e.Action)):
+		// The go command prints the package's final line right before its
+		// result: a result without it was written by someone else.
+		return fmt.Sprintf("%s with no %q line before it", what, resultPrefix(e.Action)+e.Package)
 	case e.Test == "":
 		return ""
 	}
@@ -315,6 +338,30 @@ func (p *parser) impossible(e Event) string {
 		}
 	}
 	return ""
+}
+
+func isResult(action string) bool {
+	return action == ActionPass || action == ActionFail || action == ActionSkip
+}
+
+// resultPrefix is how the go command's final line for a package with this
+// result starts, before the import path.
+func resultPrefix(action string) string {
+	switch action {
+	case ActionPass:
+		return "ok  \t"
+	case ActionSkip:
+		return "?   \t"
+	}
+	return "FAIL\t"
+}
+
+// framesResult reports whether line is the go command's final line for
+// package path with this result: "ok  \tp\t0.01s", "FAIL\tp [build
+// failed]", "?   \tp\t[no test files]".
+func framesResult(line, path, action string) bool {
+	rest, ok := strings.CutPrefix(line, resultPrefix(action)+path)
+	return ok && (rest == "" || rest[0] == '\t' || rest[0] == ' ')
 }
 
 // track records whether the test's latest run is open (and confirmed by
@@ -412,7 +459,7 @@ func (ps *pkgState) testOutput(ts *testState, out string) {
 		return
 	}
 	if isTimeoutPanic(out) {
-		ps.timedOut = true
+		ps.timeoutSeen = true
 		return
 	}
 	owner := ts
@@ -438,19 +485,16 @@ func (p *parser) packageEvent(ps *pkgState, e Event) {
 	case ActionOutput, ActionBench:
 		ps.out.WriteString(e.Output)
 		line := strings.TrimRight(e.Output, "\n")
+		if line != "" {
+			ps.trailer = line
+		}
 		switch {
 		case strings.HasPrefix(line, "-test.shuffle "):
 			if seed, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "-test.shuffle ")), 10, 64); err == nil {
 				ps.shuffled, ps.seed = true, seed
 			}
-		case strings.HasSuffix(line, "[build failed]"), strings.HasSuffix(line, "[setup failed]"):
-			ps.buildFailed = true
-		case strings.HasSuffix(line, "[no test files]"):
-			ps.noTestFiles = true
-		case strings.HasPrefix(line, "ok  \t"+ps.path+"\t(cached)"):
-			ps.cached = true
 		case isTimeoutPanic(line):
-			ps.timedOut = true
+			ps.timeoutSeen = true
 		case strings.HasPrefix(line, "panic: "):
 			ps.panicked = true
 		}
@@ -458,6 +502,16 @@ func (p *parser) packageEvent(ps *pkgState, e Event) {
 		if p.sawStart {
 			p.dropUnconfirmed(ps)
 		}
+		// Only the final line says how the go command got the result.
+		switch t := ps.trailer; {
+		case framesResult(t, ps.path, ActionFail) && (strings.HasSuffix(t, " [build failed]") || strings.HasSuffix(t, " [setup failed]")):
+			ps.buildFailed = true
+		case framesResult(t, ps.path, ActionSkip) && strings.HasSuffix(t, "\t[no test files]"):
+			ps.noTestFiles = true
+		case strings.HasPrefix(t, "ok  \t"+ps.path+"\t(cached)"):
+			ps.cached = true
+		}
+		ps.timedOut = ps.timeoutSeen && e.Action == ActionFail
 		ps.ended = true
 		ps.outcome = Outcome(e.Action)
 		ps.elapsed = seconds(e.Elapsed)
@@ -505,6 +559,7 @@ func (p *parser) finish() Run {
 	for _, path := range slices.Sorted(maps.Keys(p.pkgs)) {
 		ps := p.pkgs[path]
 		if !ps.ended {
+			ps.timedOut = ps.timeoutSeen
 			ps.closeOpenTests()
 		}
 		var tests []Test

@@ -84,6 +84,13 @@ func runEvents(pkg, test string) string {
 	return event("run", pkg, test, "") + event("output", pkg, test, "=== RUN   "+test+"\n")
 }
 
+// pkgEnd is a package's result as the go command prints it: its final
+// line, then the result.
+func pkgEnd(pkg, action string) string {
+	line := map[string]string{"pass": "ok  \t" + pkg + "\t0.01s", "fail": "FAIL\t" + pkg + "\t0.01s", "skip": "?   \t" + pkg + "\t[no test files]"}[action]
+	return event("output", pkg, "", line+"\n") + event(action, pkg, "", "")
+}
+
 // resultEvents is a test's result as test2json prints it: testing's result
 // line as output, then the result.
 func resultEvents(pkg, test, action string) string {
@@ -97,7 +104,7 @@ func TestTamperStartAndPause(t *testing.T) {
 		event("run", "p", "TestA", "") + // a run while running
 		resultEvents("p", "TestA", "pass") +
 		event("cont", "p", "TestA", "") + // cont of a finished test: would reopen it
-		event("fail", "p", "", "")
+		pkgEnd("p", "fail")
 	run := ParseString(stream)
 	if len(run.Tampered) != 3 {
 		t.Fatalf("findings: %v", run.Tampered)
@@ -109,12 +116,12 @@ func TestTamperStartAndPause(t *testing.T) {
 
 // Streams of go older than 1.20 have no start events at all.
 func TestNoStartEventsAtAll(t *testing.T) {
-	run := ParseString(event("run", "p", "TestA", "") + event("pass", "p", "TestA", "") + event("pass", "p", "", ""))
+	run := ParseString(event("run", "p", "TestA", "") + event("pass", "p", "TestA", "") + pkgEnd("p", "pass"))
 	if len(run.Tampered) > 0 {
 		t.Fatalf("findings: %v", run.Tampered)
 	}
 	// A result with no run is impossible there too, even as the first event.
-	run = ParseString(event("fail", "q", "TestB", "") + event("run", "p", "TestA", "") + event("pass", "p", "TestA", "") + event("pass", "p", "", ""))
+	run = ParseString(event("fail", "q", "TestB", "") + event("run", "p", "TestA", "") + event("pass", "p", "TestA", "") + pkgEnd("p", "pass"))
 	if len(run.Tampered) != 1 || run.Tampered[0] != (Tamper{"q", `"fail" of TestB with no run event`}) {
 		t.Fatalf("findings: %v", run.Tampered)
 	}
@@ -122,7 +129,7 @@ func TestNoStartEventsAtAll(t *testing.T) {
 
 func TestTamperFindingsCapped(t *testing.T) {
 	var b strings.Builder
-	b.WriteString(event("start", "p", "", "") + event("pass", "p", "", ""))
+	b.WriteString(event("start", "p", "", "") + pkgEnd("p", "pass"))
 	for i := range 1000 {
 		b.WriteString(event("fail", "p", fmt.Sprintf("Test%d", i), ""))
 	}
@@ -182,7 +189,7 @@ func TestForgedPackagePassWhileATestRuns(t *testing.T) {
 		runEvents("q", "TestSlow") +
 		event("pass", "q", "", "") + // forged
 		resultEvents("q", "TestSlow", "fail") +
-		event("fail", "q", "", "")
+		pkgEnd("q", "fail")
 	run := ParseString(stream)
 	if len(run.Tampered) != 1 || run.Tampered[0].Reason != `package "pass" while TestSlow is running` {
 		t.Fatalf("findings: %v", run.Tampered)
@@ -235,7 +242,7 @@ func TestTwoFramedResultsKeepTheFailure(t *testing.T) {
 		"forged pass first": resultEvents("p", "TestX", "pass") + resultEvents("p", "TestX", "fail"),
 		"forged pass last":  resultEvents("p", "TestX", "fail") + resultEvents("p", "TestX", "pass"),
 	} {
-		run := ParseString(event("start", "p", "", "") + runEvents("p", "TestX") + results + event("fail", "p", "", ""))
+		run := ParseString(event("start", "p", "", "") + runEvents("p", "TestX") + results + pkgEnd("p", "fail"))
 		if tt, _ := run.Test("p", "TestX"); tt.Outcome != Fail || len(tt.Runs) != 1 {
 			t.Errorf("%s: TestX = %s %v, want one failing run", name, tt.Outcome, tt.Runs)
 		}
@@ -251,7 +258,7 @@ func TestTwoFramedResultsKeepTheFailure(t *testing.T) {
 func TestForgedFailAfterARealPass(t *testing.T) {
 	stream := event("start", "v", "", "") + runEvents("v", "TestGood") + resultEvents("v", "TestGood", "pass") +
 		`{"Action":"fail","Package":"v","Test":"TestGood","Elapsed":0}` + "\n" +
-		runEvents("v", "TestReal") + resultEvents("v", "TestReal", "fail") + event("fail", "v", "", "")
+		runEvents("v", "TestReal") + resultEvents("v", "TestReal", "fail") + pkgEnd("v", "fail")
 	run := ParseString(stream)
 	if tt, _ := run.Test("v", "TestGood"); tt.Outcome != Pass {
 		t.Errorf("TestGood = %s, want pass", tt.Outcome)
@@ -279,8 +286,39 @@ func TestEventsBeforeAnyStartAreForged(t *testing.T) {
 		t.Error("events before the package's start went unnoticed")
 	}
 	// A toolchain that prints no start (Go < 1.20) is not tampering.
-	old := ParseString(runEvents("p", "TestA") + resultEvents("p", "TestA", "pass") + event("pass", "p", "", ""))
+	old := ParseString(runEvents("p", "TestA") + resultEvents("p", "TestA", "pass") + pkgEnd("p", "pass"))
 	if len(old.Tampered) != 0 {
 		t.Errorf("a stream without start events flagged: %v", old.Tampered)
+	}
+}
+
+// Measured (issue 14, case 4): a test of package a wrote a package-level
+// pass of package b into the go command's stdout before any start event
+// was printed (b still building). b's real start and events came later and
+// were dropped as "after the package's result": b read pass and its failing
+// test vanished. The forgery is the result that came before b's start; b's
+// real stream wins.
+func TestForgedEarlyPackageEndLosesToTheRealStream(t *testing.T) {
+	forged := event("pass", "b", "", "") // written by a's test, before any start
+	real := event("start", "a", "", "") + runEvents("a", "TestForge") + resultEvents("a", "TestForge", "pass") + pkgEnd("a", "pass") +
+		event("start", "b", "", "") + runEvents("b", "TestGood") + resultEvents("b", "TestGood", "pass") +
+		runEvents("b", "TestReal") + resultEvents("b", "TestReal", "fail") + pkgEnd("b", "fail")
+	for name, stream := range map[string]string{
+		"before any start":          forged + real,
+		"after a's start, before b": event("start", "a", "", "") + forged + strings.TrimPrefix(real, event("start", "a", "", "")),
+	} {
+		run := ParseString(stream)
+		if tt, ok := run.Test("b", "TestReal"); !ok || tt.Outcome != Fail || len(tt.Runs) != 1 {
+			t.Errorf("%s: b TestReal = %s %v (found %v), want its one real fail", name, tt.Outcome, tt.Runs, ok)
+		}
+		if tt, _ := run.Test("b", "TestGood"); tt.Outcome != Pass {
+			t.Errorf("%s: b TestGood = %s, want pass", name, tt.Outcome)
+		}
+		if p, _ := run.Package("b"); p.Outcome != Fail || !p.Ended {
+			t.Errorf("%s: package b = %s ended=%v, want its real fail", name, p.Outcome, p.Ended)
+		}
+		if len(run.Tampered) != 1 || run.Tampered[0].Package != "b" {
+			t.Errorf("%s: findings %v, want the forged package pass of b alone", name, run.Tampered)
+		}
 	}
 }

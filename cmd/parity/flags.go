@@ -32,10 +32,12 @@ type runFlags struct {
 	cellPids                             int
 	short                                modeFlag
 	tags, skipRE                         string
+	compile                              string
 	failfast                             bool
 	set                                  map[string]bool // flags given on the command line
 	// Re-runs and experiments (package recheck).
 	reruns      int
+	rerunsMax   int
 	failOnFlaky bool
 	explain     string
 	goprivate   string
@@ -102,6 +104,7 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.runRE, "run", "", "go test -run")
 	fs.StringVar(&f.skipRE, "skip", "", "go test -skip")
 	fs.StringVar(&f.tags, "tags", "", "go test -tags: build tags, comma-separated")
+	fs.StringVar(&f.compile, "compile", "", "also build every test package for these GOOS/GOARCH targets without running them, e.g. windows/amd64,darwin/arm64")
 	fs.Var(&f.short, "short", "go test -short: --short or --short=off (default: on in the pre-push profile, else off)")
 	fs.BoolVar(&f.failfast, "failfast", false, "go test -failfast (tests a cell did not run are not compared)")
 	fs.IntVar(&f.parallel, "parallel", 0, "cells at once (default: all)")
@@ -110,6 +113,7 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.cellCPUs, "cell-cpus", "", "CPU limit of each cell in cores, e.g. 1.5 (default: the host's cores)")
 	fs.BoolVar(&f.allowDivergence, "allow-divergence", false, "do not fail the verdict on divergent tests alone")
 	fs.IntVar(&f.reruns, "reruns", 2, "re-run each failing or divergent test this many more times in every cell where it ran, to tell flaky from divergent")
+	fs.IntVar(&f.rerunsMax, "reruns-max", 10, "re-run a test at most this many times per cell while its pass/fail counts cannot tell flaky from divergent")
 	fs.BoolVar(&f.failOnFlaky, "fail-on-flaky", false, "fail the verdict on flaky tests too")
 	fs.StringVar(&f.explain, "explain", "auto", "prove the cause of each divergent test by experiment: auto (when at most 10 diverge), on, off")
 	fs.StringVar(&f.lock, "lock", "", "the pins file (default: SOURCE/"+matrix.LockFile+" if present, else the built-in pins)")
@@ -185,9 +189,9 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		Profile: f.profile, Race: f.race, Cgo: f.cgo, Ptrace: f.ptrace, SourceMode: f.sourceMode,
 		Count: f.count, Shuffle: f.shuffle, Timeout: f.testTimeout, CellTimeout: f.cellTimeout,
 		Packages: []string{f.packages}, Run: f.runRE, Skip: f.skipRE, Short: string(f.short),
-		Tags: []string{f.tags}, Failfast: f.failfast,
+		Tags: []string{f.tags}, Failfast: f.failfast, Compile: []string{f.compile},
 		CellMemory: f.cellMemory, CellCPUs: f.cellCPUs, CellPids: f.cellPids, Parallel: f.parallel,
-		Reruns: f.reruns, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
+		Reruns: f.reruns, ReRunsMax: f.rerunsMax, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
 		CacheScope: f.cacheScope, RegistryMirror: f.mirror, DepsEnv: f.depsEnv, Goprivate: f.goprivate,
 		AllowDivergence: f.allowDivergence, Revision: f.revision,
 	}

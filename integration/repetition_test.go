@@ -1,0 +1,260 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/pipeline"
+	"github.com/parity-ci/parity/render"
+	"github.com/parity-ci/parity/report"
+	"github.com/parity-ci/parity/runner"
+	"github.com/parity-ci/parity/testjson"
+)
+
+// Issue 14: verdicts that hold under repetition, on real containers. The
+// planted cases are testdata/repetition (and testdata/hostile for the
+// forged package end); each test runs only its own packages.
+
+const repetition = "example.com/repetition/"
+
+func repetitionDir(t *testing.T) string {
+	d, err := filepath.Abs("../testdata/repetition")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func repRow(t *testing.T, rep report.Report, pkg, test string) report.TestRow {
+	t.Helper()
+	for _, r := range rep.Tests {
+		if r.Package == pkg && r.Test == test {
+			return r
+		}
+	}
+	t.Fatalf("no row %s.%s", pkg, test)
+	return report.TestRow{}
+}
+
+func cellNamed(rep report.Report, name string) report.Cell {
+	for _, c := range rep.Cells {
+		if c.Name == name {
+			return c
+		}
+	}
+	return report.Cell{}
+}
+
+// Case 4: a test of earlyend writes a package-level pass of cgovictim into
+// the go command's stdout while cgovictim still builds, before its start.
+// cgovictim's real events come later and win: its failing test is failing,
+// in the report and in JUnit, and the forgery is a finding.
+func TestForgedEarlyPackageEndLosesToTheRealStream(t *testing.T) {
+	h := env(t)
+	dir := hostileDir(t)
+	eng := h.engine(t, dir)
+	req := pipeline.Request{Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Packages: []string{"./earlyend", "./cgovictim"}, Timeout: "120s"}
+	req.CacheScope = scope(t, eng)
+	rep, _ := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
+	keep(t, rep)
+	for _, name := range []string{glibcAMD64, muslAMD64} {
+		c := cellNamed(rep, name)
+		if got := hostileOutcome(rep, "cgovictim", "TestReal", name); got != testjson.Fail {
+			t.Errorf("%s: cgovictim.TestReal %s, want fail (a forged package pass must not end it)", name, got)
+		}
+		if got := hostileOutcome(rep, "cgovictim", "TestGood", name); got != testjson.Pass {
+			t.Errorf("%s: cgovictim.TestGood %s, want pass", name, got)
+		}
+		if c.Status != job.StatusFailed || !cellTampered(c) {
+			t.Errorf("%s: status %s, tampered %v: want failed with the forgery listed", name, c.Status, c.Tampered)
+		}
+		t.Logf("%s: findings %v", name, c.Tampered)
+	}
+	if v := rep.Conclusion; v.OK || v.FailedTests != 1 {
+		t.Errorf("verdict %+v, want red with cgovictim.TestReal failing", v)
+	}
+	var junit bytes.Buffer
+	if err := render.JUnit(&junit, rep); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Class   string    `xml:"classname,attr"`
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range doc.Suites {
+		failing := false
+		for _, c := range s.Cases {
+			failing = failing || strings.HasSuffix(c.Class, "cgovictim") && c.Name == "TestReal" && c.Failure != nil
+		}
+		if !failing {
+			t.Errorf("JUnit suite %s: cgovictim.TestReal is not a failure", s.Name)
+		}
+	}
+}
+
+// Case 7: a test that forks until the pids cgroup refuses, then hides it
+// and passes: go test exits 0, and the cell is resource-limit, read from
+// the cgroup's own counter.
+func TestPidsLimitHitWithExitZero(t *testing.T) {
+	h := env(t)
+	dir := repetitionDir(t)
+	eng := h.engine(t, dir)
+	req := pipeline.Request{Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Packages: []string{"./quietfork"}, CellPids: 256, Race: "off", Timeout: "120s"}
+	req.CacheScope = scope(t, eng)
+	rep, _ := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
+	keep(t, rep)
+	for _, name := range []string{glibcAMD64, muslAMD64} {
+		c := cellNamed(rep, name)
+		if c.Status != job.StatusResourceLimit || !strings.Contains(c.Message, "(256)") {
+			t.Errorf("%s: status %s (%s), want resource-limit at 256", name, c.Status, c.Message)
+		}
+	}
+	if len(rep.Divergences) != 0 || rep.Conclusion.OK {
+		t.Errorf("divergences %+v verdict %+v: want none, and red for the cells that hit their limit", rep.Divergences, rep.Conclusion)
+	}
+}
+
+// Case 6: the musl cell is stopped at --cell-timeout while a test sleeps;
+// glibc passes. The stopped cell is not compared: no divergence.
+func TestCellTimeoutIsNotADivergence(t *testing.T) {
+	h := env(t)
+	dir := repetitionDir(t)
+	eng := h.engine(t, dir)
+	req := pipeline.Request{Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Packages: []string{"./slowmusl"}, CellTimeout: "150s", Timeout: "20m", Race: "off"}
+	req.CacheScope = scope(t, eng)
+	rep, _ := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
+	keep(t, rep)
+	if c := cellNamed(rep, muslAMD64); c.Status != job.StatusTimeout {
+		t.Fatalf("musl: status %s (%s), want timeout", c.Status, c.Message)
+	}
+	if c := cellNamed(rep, glibcAMD64); c.Status != job.StatusPassed {
+		t.Fatalf("glibc: status %s (%s), want passed", c.Status, c.Message)
+	}
+	if r, ok := repRow(t, rep, repetition+"slowmusl", "TestSlowOnMusl").Result(muslAMD64); !ok || r.Outcome != testjson.Timeout {
+		t.Errorf("musl TestSlowOnMusl = %+v, want timeout (reported, not compared)", r)
+	}
+	if len(rep.Divergences) != 0 || rep.Conclusion.DivergentTests != 0 || rep.Conclusion.OK {
+		t.Errorf("divergences %+v verdict %+v: want none, red for the cell that did not finish", rep.Divergences, rep.Conclusion)
+	}
+}
+
+// Case 1: a test failing only after its sibling ran fails in the package
+// run and passes alone; re-run with its siblings (same flags) it fails
+// again: order-dependent, a failure, the verdict red.
+func TestOrderDependentFailure(t *testing.T) {
+	h := env(t)
+	dir := repetitionDir(t)
+	eng := h.engine(t, dir)
+	req := pipeline.Request{Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Packages: []string{"./order"}, Reruns: 2, Race: "off"}
+	req.CacheScope = scope(t, eng)
+	rep, _ := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
+	keep(t, rep)
+	row := repRow(t, rep, repetition+"order", "TestNeedsCleanState")
+	for _, name := range []string{glibcAMD64, muslAMD64} {
+		r, _ := row.Result(name)
+		if !r.OrderDependent || r.Flaky || r.Outcome != testjson.Fail || len(r.Reruns) != 2 || len(r.WithSiblings) == 0 {
+			t.Errorf("%s: %+v, want order-dependent: failed, passed alone, failed again with siblings", name, r)
+		}
+	}
+	if !row.Failed || row.Flaky || len(rep.Flaky) != 0 || row.Cause == nil || row.Cause.ID != "order-dependent" {
+		t.Errorf("row %+v flaky %+v", row, rep.Flaky)
+	}
+	if v := rep.Conclusion; v.OK || v.FailedTests != 1 || v.FlakyTests != 0 {
+		t.Errorf("verdict %+v, want red with one failing test", v)
+	}
+}
+
+// Cases 2 and 3: a test failing about 70% of its runs on musl and never on
+// glibc is an intermittent divergence on libc (counts per cell, re-run up
+// to --reruns-max until the counts decide), not flaky; and no experiment
+// confirms a cause by a lucky pass.
+func TestIntermittentDivergenceIsNotConfirmedByChance(t *testing.T) {
+	h := env(t)
+	dir := repetitionDir(t)
+	eng := h.engine(t, dir)
+	req := pipeline.Request{Go: []string{"1.26.8"}, Arch: []string{"amd64"}, Packages: []string{"./intermittent"}, Reruns: 2, ReRunsMax: 10, Explain: "on"}
+	req.CacheScope = scope(t, eng)
+	rep, _ := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
+	keep(t, rep)
+	row := repRow(t, rep, repetition+"intermittent", "TestFailsOftenOnMusl")
+	if len(rep.Divergences) != 1 {
+		t.Fatalf("divergences %+v flaky %+v, want the intermittent divergence", rep.Divergences, rep.Flaky)
+	}
+	d := rep.Divergences[0]
+	if !d.Intermittent || strings.Join(d.Axes, ",") != "libc" || d.PValue >= report.Alpha || !row.Divergent {
+		t.Errorf("divergence %+v", d)
+	}
+	t.Logf("%s (p = %.3g)", report.CountsText(d.Counts), d.PValue)
+	for _, c := range d.Counts {
+		if c.Cell == glibcAMD64 && c.Fail != 0 || c.Cell == muslAMD64 && c.Fail == 0 || c.Runs < 3 {
+			t.Errorf("counts %+v", d.Counts)
+		}
+	}
+	if len(rep.Flaky) != 0 || rep.Conclusion.OK || rep.Conclusion.DivergentTests != 1 {
+		t.Errorf("flaky %+v verdict %+v", rep.Flaky, rep.Conclusion)
+	}
+	e := row.Explanation
+	if e == nil {
+		t.Fatal("no experiments")
+	}
+	t.Logf("explain: %s", e.Text)
+	if e.Confirmed {
+		t.Errorf("a random failure confirmed by %s: %+v", e.Experiment, e)
+	}
+	var term bytes.Buffer
+	if err := render.Terminal(&term, rep, render.TerminalOptions{Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(term.String(), "intermittent: fails ") {
+		t.Errorf("terminal:\n%s", term.String())
+	}
+	t.Logf("terminal:\n%s", term.String())
+}
+
+// Case 3 (experiments that exist for the planted cases): the arm64 FMA
+// divergence of the fixture (arch.TestFusedMultiplyAdd) is confirmed by
+// turning fusion off, every run passing.
+func TestFMAExperimentConfirms(t *testing.T) {
+	h := env(t)
+	if !h.arm64 {
+		t.Skip("no arm64 emulation on this machine")
+	}
+	eng := h.engine(t, h.fixDir)
+	req := pipeline.Request{Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: []string{"amd64", "arm64"}, Packages: []string{"./arch/"},
+		CacheScope: scope(t, eng), Reruns: 2, Explain: "on"}
+	rep, _ := h.run(t, context.Background(), eng, req, runner.Options{})
+	keep(t, rep)
+	r := repRow(t, rep, "example.com/fixture/arch", "TestFusedMultiplyAdd")
+	e := r.Explanation
+	if !r.Divergent || e == nil {
+		t.Fatalf("row %+v", r)
+	}
+	t.Logf("explain: %s; tried %+v", e.Text, e.Tried)
+	if !e.Confirmed || e.Experiment != "fma-off" || !strings.HasPrefix(e.Text, "confirmed: passes ") {
+		t.Errorf("explanation %+v, want confirmed by fma-off", e)
+	}
+	for _, tr := range e.Tried {
+		if tr.ID == "fma-off" && (tr.Runs < 2 || tr.Passes != tr.Runs) {
+			t.Errorf("fma-off passed %d of %d runs", tr.Passes, tr.Runs)
+		}
+	}
+	var term bytes.Buffer
+	if err := render.Terminal(&term, rep, render.TerminalOptions{Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("terminal:\n%s", term.String())
+}

@@ -1,0 +1,3 @@
+module example.com/repetition
+
+go 1.26.0
