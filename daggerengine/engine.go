@@ -9,6 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/parity-ci/parity/pins"
 	"github.com/parity-ci/parity/policies"
 	"github.com/parity-ci/parity/runner"
+	"github.com/parity-ci/parity/testjson"
 )
 
 // Engine runs cells in one Dagger session.
@@ -54,7 +58,10 @@ type Options struct {
 	Version string
 }
 
-var _ runner.Runtime = (*Engine)(nil)
+var (
+	_ runner.Runtime    = (*Engine)(nil)
+	_ runner.StreamCell = (*cell)(nil)
+)
 
 // New binds a session and the run's inputs.
 func New(ctx context.Context, c *dagger.Client, opt Options) (*Engine, error) {
@@ -182,6 +189,14 @@ func (c *cell) Close() error           { return nil }
 // own timing marker gives its duration, and says whether the engine served
 // it from cache.
 func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
+	return c.ExecStream(ctx, st, nil)
+}
+
+// ExecStream implements runner.StreamCell. The test step's stdout went to
+// a file (see testStdout): it is exported next to Parity and copied to w,
+// keeping only a capped copy in the result, so the stream is parsed once
+// and never held whole.
+func (c *cell) ExecStream(ctx context.Context, st job.Step, w io.Writer) job.StepResult {
 	start := time.Now()
 	r := job.StepResult{Name: st.Name}
 	from := c.base
@@ -191,10 +206,16 @@ func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
 	ctr, err := c.e.apply(from, stepOps(c.spec, st, c.e.credentials())).Sync(ctx)
 	var failed *dagger.ExecError
 	if errors.As(err, &failed) {
+		// The engine keeps no file of a failed exec: what is left of the
+		// test step's stdout is gone with it (the cell did not finish).
 		r.ExitCode, r.Stdout, r.Stderr, err = failed.ExitCode, failed.Stdout, failed.Stderr, nil
 		ctr = nil
 	} else if err == nil {
-		r.Stdout, err = ctr.Stdout(ctx)
+		if st.Name == job.StepTest {
+			r.Stdout, err = c.e.streamFile(ctx, ctr.File(testStdout), w)
+		} else {
+			r.Stdout, err = ctr.Stdout(ctx)
+		}
 		if err == nil {
 			r.Stderr, err = ctr.Stderr(ctx)
 		}
@@ -210,6 +231,39 @@ func (c *cell) Exec(ctx context.Context, st job.Step) job.StepResult {
 	}
 	return r
 }
+
+// streamFile exports f to a temporary file here, copies it to w (when not
+// nil) and returns its capped head and tail.
+func (e *Engine) streamFile(ctx context.Context, f *dagger.File, w io.Writer) (string, error) {
+	dir, err := os.MkdirTemp("", "parity-stdout-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	local := filepath.Join(dir, "stdout")
+	if _, err := f.Export(ctx, local); err != nil {
+		return "", fmt.Errorf("dagger: read the test step's output: %w", err)
+	}
+	in, err := os.Open(local)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	kept := testjson.NewCapWriter(MaxStepOutput)
+	var out io.Writer = kept
+	if w != nil {
+		out = io.MultiWriter(kept, w)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		return "", fmt.Errorf("read the test step's output: %w", err)
+	}
+	s, _ := kept.String()
+	return s, nil
+}
+
+// MaxStepOutput caps what a step's result keeps of the test step's stdout
+// (head and tail), as on Docker: the stream itself is parsed as it is read.
+const MaxStepOutput = 1 << 20
 
 // timed replaces the measured duration with the one the step recorded, and
 // marks a step recorded before this run began as served from cache.

@@ -227,7 +227,7 @@ func TestSourceCopyIsAUserDirectory(t *testing.T) {
 	}
 	ops := stepOps(s, test, credentials{})
 	dirs := find(ops, opUserDir)
-	if len(dirs) != 1 || dirs[0].path != policies.CopyDir || dirs[0].owner != "65534:65534" {
+	if len(dirs) < 1 || dirs[0].path != policies.CopyDir || dirs[0].owner != "65534:65534" {
 		t.Fatalf("copy directory %+v", dirs)
 	}
 	for _, o := range find(ops, opMountTemp) {
@@ -237,5 +237,26 @@ func TestSourceCopyIsAUserDirectory(t *testing.T) {
 	}
 	if f := find(ops, opMountSourceFile); len(f) == 0 || f[0].path != policies.CopyDir+"/go.mod" {
 		t.Fatalf("kept files %+v", f)
+	}
+}
+
+// TestTestStdoutGoesToAFile: the test step's stdout is redirected to a file
+// of the step's own directory (owned by the test user) and read back as a
+// stream; the other steps' stdout stays with the engine.
+func TestTestStdoutGoesToAFile(t *testing.T) {
+	s := planDagger(t, policies.Options{})
+	for _, st := range s.Steps {
+		ops := stepOps(s, st, credentials{})
+		exec := ops[len(ops)-1]
+		dirs := find(ops, opUserDir)
+		if st.Name != job.StepTest {
+			if exec.stdout != "" || len(dirs) != 0 {
+				t.Errorf("%s: stdout %q, dirs %+v", st.Name, exec.stdout, dirs)
+			}
+			continue
+		}
+		if exec.stdout != testStdout || len(dirs) != 1 || dirs[0].path != testOutDir || dirs[0].owner != s.User {
+			t.Errorf("test step: stdout %q, dirs %+v", exec.stdout, dirs)
+		}
 	}
 }

@@ -28,7 +28,7 @@ const timeMarker = "@@parity-step-time"
 // a setup that could not install, a test step killed or out of memory is
 // an error the next identical call runs again, never a replayed result.
 const timeWrapper = `t0=$(date +%s); read u0 _ </proc/uptime
-"$@"; rc=$?
+"$@" >$PARITY_STDOUT; rc=$?
 read u1 _ </proc/uptime
 cs() { v=$(echo "$1" | tr -d .); v=${v#"${v%%[!0]*}"}; echo "${v:-0}"; }
 printf '\n%s start=%s cs=%s rc=%s\n' '` + timeMarker + `' "$t0" "$(( $(cs "$u1") - $(cs "$u0") ))" "$rc" >&2
@@ -36,9 +36,18 @@ printf '\n%s start=%s cs=%s rc=%s\n' '` + timeMarker + `' "$t0" "$(( $(cs "$u1")
 exit $rc`
 
 // wrapTimed is the argv that runs args under timeWrapper; keep is the
-// highest exit status that is a result to cache (0, or 1 for go test).
-func wrapTimed(args []string, keep int) []string {
-	return append([]string{"sh", "-c", strings.Replace(timeWrapper, "$PARITY_KEEP_RC", strconv.Itoa(keep), 1), "sh"}, args...)
+// highest exit status that is a result to cache (0, or 1 for go test);
+// stdout, when not "", is a file the command's stdout goes to instead of
+// the engine (which would hold it whole and log it to the CLI: the exec's
+// RedirectStdout does not stop that, measured on v0.21.8).
+func wrapTimed(args []string, keep int, stdout string) []string {
+	target := "/dev/stdout"
+	if stdout != "" {
+		target = "'" + stdout + "'" // a constant path of ours, no quote in it
+	}
+	w := strings.Replace(timeWrapper, "$PARITY_KEEP_RC", strconv.Itoa(keep), 1)
+	w = strings.Replace(w, "$PARITY_STDOUT", target, 1)
+	return append([]string{"sh", "-c", w, "sh"}, args...)
 }
 
 // keepStatus is the highest exit status of a step that is a result of the

@@ -2,7 +2,9 @@ package daggerengine
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +64,7 @@ func TestTimedMarksCached(t *testing.T) {
 // output and exit status pass through, and the marker parses.
 func TestTimeWrapperRuns(t *testing.T) {
 	before := time.Now().Add(-time.Second)
-	args := wrapTimed([]string{"sh", "-c", "echo out; echo err >&2; sleep 0.3; exit 3"}, 0)
+	args := wrapTimed([]string{"sh", "-c", "echo out; echo err >&2; sleep 0.3; exit 3"}, 0, "")
 	cmd := exec.Command(args[0], args[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -102,7 +104,7 @@ func TestWrapperExitDecidesCaching(t *testing.T) {
 		{"download failed", "exit 1", keepStatus(job.StepDeps), 1, 1},
 		{"setup failed", "exit 1", keepStatus(job.StepSetup), 1, 1},
 	} {
-		args := wrapTimed([]string{"sh", "-c", c.script}, c.keep)
+		args := wrapTimed([]string{"sh", "-c", c.script}, c.keep, "")
 		cmd := exec.Command(args[0], args[1:]...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -121,5 +123,27 @@ func TestWrapperExitDecidesCaching(t *testing.T) {
 		if r.ExitCode != c.recorded {
 			t.Errorf("%s: step exit %d, want %d", c.name, r.ExitCode, c.recorded)
 		}
+	}
+}
+
+// TestWrapperSendsStdoutToAFile: with a file, the command's stdout goes
+// there and not to the wrapper's stdout (the engine's capture and log).
+func TestWrapperSendsStdoutToAFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "stdout")
+	args := wrapTimed([]string{"sh", "-c", "echo events; echo err >&2; exit 1"}, 1, file)
+	cmd := exec.Command(args[0], args[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("wrapper: %v", err)
+	}
+	got, err := os.ReadFile(file)
+	if err != nil || string(got) != "events\n" || stdout.Len() != 0 {
+		t.Fatalf("file %q (%v), wrapper stdout %q", got, err, stdout.String())
+	}
+	r := job.StepResult{Stderr: stderr.String()}
+	timed(&r, time.Now())
+	if r.ExitCode != 1 || strings.TrimSpace(r.Stderr) != "err" {
+		t.Fatalf("step %+v", r)
 	}
 }
