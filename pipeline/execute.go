@@ -150,7 +150,7 @@ func reportMeta(p Plan, m Meta) report.Meta {
 		Skip: o.Skip, Tags: o.Tags, Failfast: o.Failfast, Short: o.Short,
 		AllowDivergence: m.AllowDivergence,
 	}
-	ro.Reruns, ro.FailOnFlaky = p.Recheck.Reruns, p.Recheck.FailOnFlaky
+	ro.Reruns, ro.RerunsMax, ro.FailOnFlaky = p.Recheck.Reruns, p.Recheck.RerunsMax, p.Recheck.FailOnFlaky
 	if p.Recheck.Explain != recheck.ExplainOff {
 		ro.Explain = string(p.Recheck.Explain)
 	}

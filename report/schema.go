@@ -82,8 +82,10 @@ type Options struct {
 	AllowDivergence bool              `json:"allowDivergence"`
 	Extra           map[string]string `json:"extra,omitempty"` // other options, by name
 
-	// Re-runs and experiments (--reruns, --fail-on-flaky, --explain).
+	// Re-runs and experiments (--reruns, --reruns-max, --fail-on-flaky,
+	// --explain).
 	Reruns      int    `json:"reruns,omitempty"`
+	RerunsMax   int    `json:"rerunsMax,omitempty"`
 	FailOnFlaky bool   `json:"failOnFlaky,omitempty"`
 	Explain     string `json:"explain,omitempty"`
 }
