@@ -6,6 +6,7 @@ package pins
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type Options struct {
 	Keychain authn.Keychain
 	// Concurrency bounds the registry requests in flight; 0 means 4.
 	Concurrency int
+	// LockName is the lock file as the user named it, for Update's errors;
+	// "" means parity.lock.json.
+	LockName string
 	// Arches are the architectures every pinned index must provide; nil
 	// means matrix.Arches, since Parity runs every cell on each of them.
 	Arches []matrix.Arch
@@ -120,7 +124,7 @@ func Update(ctx context.Context, lock matrix.Lock, opt Options) (matrix.Lock, []
 	}
 	// Every pin now has a digest, so the strict check applies; it also catches
 	// a bad Go version, libc or duplicate that ReadLock let through.
-	if err := out.Check(); err != nil {
+	if err := out.CheckFile(cmp.Or(opt.LockName, matrix.LockFile)); err != nil {
 		return matrix.Lock{}, nil, err
 	}
 	var changes []Change

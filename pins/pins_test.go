@@ -493,3 +493,24 @@ func TestReadLockRejectsMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateErrorsNameTheGivenLock: the strict check after an update names
+// the file the user gave (--lock other.json), not parity.lock.json.
+func TestUpdateErrorsNameTheGivenLock(t *testing.T) {
+	host := startRegistry(t)
+	tagged := host + "/parity-test/golang:1.26.8-trixie"
+	pushIndex(t, tagged)
+	// Two pins for one (Go, libc): ReadLock lets it through, the strict
+	// check after the update does not.
+	data := []byte(`{"version": 1, "pins": [{"go": "1.26.8", "libc": "glibc", "image": "` + tagged + `"}, {"go": "1.26.8", "libc": "glibc", "image": "` + tagged + `"}]}`)
+	lock, err := ReadLockFile("other.json", data)
+	if err != nil {
+		t.Fatalf("ReadLockFile refuses duplicates already (pick another case the strict check alone refuses): %v", err)
+	}
+	opt := testOptions()
+	opt.LockName = "other.json"
+	_, _, err = Update(context.Background(), lock, opt)
+	if err == nil || !strings.Contains(err.Error(), "other.json") || strings.Contains(err.Error(), "parity.lock.json") {
+		t.Fatalf("error %v, want it to name other.json", err)
+	}
+}

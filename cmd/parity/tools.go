@@ -204,7 +204,7 @@ func cmdPins(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "%s: %d pins, all pinned by digest\n", *lockPath, len(lock.Pins))
 		return nil
 	}
-	updated, changes, err := pins.Update(ctx, lock, pins.Options{Mirror: *mirror, Insecure: *insecure})
+	updated, changes, err := pins.Update(ctx, lock, pins.Options{Mirror: *mirror, Insecure: *insecure, LockName: *lockPath})
 	if err != nil {
 		return fmt.Errorf("pins update: %w", err)
 	}
