@@ -107,6 +107,8 @@ type Ci struct {
 	// +private
 	Compile []string
 	// +private
+	TmpdirSymlink []string
+	// +private
 	RerunsMax int
 }
 
@@ -233,6 +235,9 @@ func New(
 	// Also build every test package for these GOOS/GOARCH targets without running them, e.g. windows/amd64.
 	// +optional
 	compile []string,
+	// Cells whose TMPDIR is reached through a symlink, as on macOS (/var -> /private/var): all, or cells such as */*/amd64.
+	// +optional
+	tmpdirSymlink []string,
 	// Re-run a test at most this many times per cell while its pass/fail counts cannot tell flaky from divergent.
 	// +optional
 	// +default=10
@@ -251,6 +256,7 @@ func New(
 		CacheScope: cacheScope, Pins: pins, RegistryMirror: registryMirror, CaBundle: caBundle,
 		DepsEnv: depsEnv, Goprivate: goprivate, Netrc: netrc, GitToken: gitToken, GitHost: gitHost,
 		SourceMode: sourceMode, Revision: revision, Compile: compile, RerunsMax: rerunsMax,
+		TmpdirSymlink: tmpdirSymlink,
 	}
 }
 
@@ -383,6 +389,7 @@ func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergen
 		Reruns: m.Reruns, FailOnFlaky: m.FailOnFlaky, Explain: m.Explain,
 		CacheScope: m.CacheScope, RegistryMirror: m.RegistryMirror, DepsEnv: m.DepsEnv, Goprivate: m.Goprivate,
 		AllowDivergence: allowDivergence, Revision: m.Revision, Compile: m.Compile, ReRunsMax: m.RerunsMax,
+		TmpdirSymlink: m.TmpdirSymlink,
 	}
 	c, err := pub.Connect(ctx)
 	if err != nil {

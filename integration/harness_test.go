@@ -37,6 +37,9 @@ type harness struct {
 	reg    *testimages.Registry
 	images []testimages.Image
 	arm64  bool
+	// s390x: the glibc index holds the s390x stand-in (qemu-s390x and
+	// Debian's s390x cross compiler here); 386 is always in it.
+	s390x  bool
 	lock   []byte
 	fixDir string
 }
@@ -86,6 +89,13 @@ func setup(t *testing.T) (*harness, string, error) {
 	} else if os.Getenv("CI") != "" {
 		return nil, "qemu-aarch64 binfmt is not registered (apt-get install qemu-user-static binfmt-support)", nil
 	}
+	arches = append(arches, "386") // native on amd64
+	s390x := qemuS390X()
+	if s390x {
+		arches = append(arches, "s390x")
+	} else if os.Getenv("CI") != "" {
+		return nil, "qemu-s390x binfmt is not registered (apt-get install qemu-user-static binfmt-support; update-binfmts --enable qemu-s390x)", nil
+	}
 	if err := testimages.CheckHost(arches); err != nil {
 		return nil, err.Error(), nil
 	}
@@ -109,11 +119,16 @@ func setup(t *testing.T) (*harness, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return &harness{reg: reg, images: imgs, arm64: arm64, lock: lock.Marshal(), fixDir: fix}, "", nil
+	return &harness{reg: reg, images: imgs, arm64: arm64, s390x: s390x, lock: lock.Marshal(), fixDir: fix}, "", nil
 }
 
 func qemuARM64() bool {
 	_, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+	return err == nil
+}
+
+func qemuS390X() bool {
+	_, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-s390x")
 	return err == nil
 }
 

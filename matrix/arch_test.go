@@ -121,3 +121,19 @@ func TestUnavailablePlatforms(t *testing.T) {
 		t.Errorf("built-in pins: %v", err)
 	}
 }
+
+// TestBookwormLacksRiscv64: the official golang *-bookworm images publish
+// no riscv64 (trixie's do); every other arch of the axis is in both.
+func TestBookwormLacksRiscv64(t *testing.T) {
+	bookworm := Pin{Go: "1.26.8", Libc: Glibc, Image: "golang:1.26.8-bookworm@sha256:" + strings.Repeat("c", 64)}
+	trixie := Pin{Go: "1.26.8", Libc: Glibc, Image: "golang:1.26.8-trixie@sha256:" + strings.Repeat("d", 64)}
+	for _, a := range AllArches {
+		ok, known := bookworm.Offers(a)
+		if !known || ok != (a != RISCV64) {
+			t.Errorf("bookworm offers %s: %v (known %v)", a, ok, known)
+		}
+		if ok, known := trixie.Offers(a); !ok || !known {
+			t.Errorf("trixie offers %s: %v (known %v)", a, ok, known)
+		}
+	}
+}

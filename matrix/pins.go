@@ -348,15 +348,21 @@ func portOK(host string) bool {
 
 // officialPlatforms is what the official golang image indexes publish for
 // Linux, by libc, as the Architectures lines of docker-library's
-// library/golang file list them: Debian (bookworm, trixie) amd64, arm32v5,
-// arm32v7, arm64v8, i386, mips64le, ppc64le, riscv64, s390x; Alpine amd64,
-// arm32v6, arm32v7, arm64v8, i386, ppc64le, riscv64, s390x. Other
-// repositories (a mirror's copy, a lock's own images) are not known in
-// advance: their index is read when the cell starts.
+// library/golang file list them (checked against official-images at the
+// Go 1.25.3 and 1.24.9 entries): trixie amd64, arm32v7, arm64v8, i386,
+// ppc64le, riscv64, s390x; bookworm the same but mips64le for riscv64
+// (bookwormLacks); alpine3.21 and 3.22 amd64, arm32v6, arm32v7, arm64v8,
+// i386, ppc64le, riscv64, s390x. Other repositories (a mirror's copy, a
+// lock's own images) are not known in advance: their index is read when
+// the cell starts.
 var officialPlatforms = map[Libc][]Arch{
 	Glibc: {AMD64, ARM64, I386, ARM, S390X, PPC64LE, RISCV64},
 	Musl:  {AMD64, ARM64, I386, ARM, S390X, PPC64LE, RISCV64},
 }
+
+// bookwormLacks are the arches the official golang *-bookworm images do
+// not publish, though trixie's do.
+var bookwormLacks = []Arch{RISCV64}
 
 // officialRepos are the names of the official golang repository.
 var officialRepos = []string{"golang", "library/golang", "docker.io/library/golang", "index.docker.io/library/golang", "docker.io/golang"}
@@ -374,6 +380,9 @@ func (p Pin) offers(a Arch, table map[Libc][]Arch) (ok, known bool) {
 		return false, false
 	}
 	arches, known := table[p.Libc]
+	if p.Libc == Glibc && strings.Contains(r.Tag, "bookworm") && slices.Contains(bookwormLacks, a) {
+		return false, known
+	}
 	return slices.Contains(arches, a), known
 }
 

@@ -22,6 +22,7 @@ type Args struct {
 	Tags                             []string
 	Failfast                         bool
 	Compile                          []string // GOOS/GOARCH targets to build every test package for
+	TmpdirSymlink                    []string // cells whose TMPDIR is behind a symlink, as on macOS: "all" or patterns
 	CellMemory, CellCPUs             string
 	CellPids, Parallel               int
 	Reruns, ReRunsMax                int
@@ -72,7 +73,7 @@ func (a Args) Request(h Host) (Request, error) {
 		AllowDivergence: a.AllowDivergence,
 		Reruns:          a.Reruns, ReRunsMax: a.ReRunsMax, FailOnFlaky: a.FailOnFlaky, Explain: a.Explain,
 		CellMemory: a.CellMemory, CellCPUs: a.CellCPUs, CellPids: a.CellPids, Parallel: a.Parallel,
-		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast, Compile: a.Compile,
+		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast, Compile: a.Compile, TmpdirSymlink: a.TmpdirSymlink,
 		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom,
 	}, nil
 }

@@ -103,6 +103,11 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	if err := pins.Unavailable(cells); err != nil {
 		return Plan{}, err
 	}
+	for _, pat := range in.Policy.TmpdirSymlink {
+		if !policies.MatchesAny(cells, pat) {
+			return Plan{}, fmt.Errorf("--tmpdir-symlink %s: no cell of the matrix matches it (cells: %s)", patternString(pat), cellList(cells))
+		}
+	}
 	opt := in.Policy
 	opt.GoModGo = p.GoLine
 	if opt.CellsAtOnce <= 0 || opt.CellsAtOnce > len(cells) {
@@ -184,4 +189,28 @@ func compileCell(cells []matrix.Cell, goLine string, native matrix.Arch) (matrix
 		}
 	}
 	return matrix.Cell{}, false
+}
+
+// cellList names the cells, comma-separated.
+func cellList(cells []matrix.Cell) string {
+	names := make([]string, len(cells))
+	for i, c := range cells {
+		names[i] = c.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// patternString prints a cell pattern as users write it: * for any field.
+func patternString(p matrix.Cell) string {
+	f := []string{"*", "*", "*"}
+	if p.Go != "" {
+		f[0] = p.Go
+	}
+	if p.Libc != "" {
+		f[1] = string(p.Libc)
+	}
+	if p.Arch != "" {
+		f[2] = string(p.Arch)
+	}
+	return strings.Join(f, "/")
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -224,5 +225,30 @@ func TestCompileTargetsInOneNativeCell(t *testing.T) {
 	}
 	if _, err := (Request{Compile: []string{"windows"}}).Inputs([]byte("module m\n"), nil, ""); err == nil || !strings.HasPrefix(err.Error(), "--compile: ") {
 		t.Errorf("bad target: %v", err)
+	}
+}
+
+// TestTmpdirSymlinkOption: --tmpdir-symlink takes all or cell patterns,
+// refuses a malformed one and one that names no cell of the matrix.
+func TestTmpdirSymlinkOption(t *testing.T) {
+	p, err := MakePlan(inputs(t, "module m\n", Request{Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: []string{"amd64", "386"}, TmpdirSymlink: []string{"*/*/386"}}), docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Specs {
+		want := s.Cell.Arch == matrix.I386
+		if got := slices.Contains(s.Env, "TMPDIR="+policies.SymlinkedTmpDir); got != want {
+			t.Errorf("%s: symlinked TMPDIR %v, want %v (env %v)", s.Cell, got, want, s.Env)
+		}
+	}
+	in := inputs(t, "module m\n", Request{Go: []string{"1.26.8"}, Arch: []string{"amd64"}, TmpdirSymlink: []string{"all"}})
+	if len(in.Policy.TmpdirSymlink) != 1 || in.Policy.TmpdirSymlink[0] != policies.AllCells {
+		t.Errorf("all read as %+v", in.Policy.TmpdirSymlink)
+	}
+	if _, err := MakePlan(inputs(t, "module m\n", Request{Arch: []string{"amd64"}, TmpdirSymlink: []string{"*/*/s390x"}}), docker); err == nil || !strings.HasPrefix(err.Error(), "--tmpdir-symlink */*/s390x: no cell of the matrix matches it") {
+		t.Errorf("a pattern naming no cell: %v", err)
+	}
+	if _, err := (Request{TmpdirSymlink: []string{"amd64"}}).Inputs([]byte("module m\n"), nil, ""); err == nil || !strings.HasPrefix(err.Error(), "--tmpdir-symlink: ") {
+		t.Errorf("a malformed pattern: %v", err)
 	}
 }

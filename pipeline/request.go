@@ -56,6 +56,9 @@ type Request struct {
 	// Compile lists GOOS/GOARCH targets ("windows/amd64") every test
 	// package is built for, without running (one cell does it; see MakePlan).
 	Compile []string
+	// TmpdirSymlink names the cells ("all", or patterns such as
+	// "*/*/amd64") whose TMPDIR is reached through a symlink, as on macOS.
+	TmpdirSymlink []string
 	// SourceID is a stable identity of the source (see DefaultCacheScope);
 	// with the module path it names the cache volumes when CacheScope is
 	// empty, so no two projects share them.
@@ -244,7 +247,27 @@ func (r Request) policy() (policies.Options, error) {
 	if o.Compile, err = matrix.ParseTargets(SplitList(r.Compile...)); err != nil {
 		return o, fmt.Errorf("--compile: %w", err)
 	}
+	if o.TmpdirSymlink, err = tmpdirCells(SplitList(r.TmpdirSymlink...)); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// tmpdirCells reads --tmpdir-symlink: "all", or cell patterns.
+func tmpdirCells(items []string) ([]matrix.Cell, error) {
+	var cells []matrix.Cell
+	for _, it := range items {
+		if it == "all" || it == "*" {
+			cells = append(cells, policies.AllCells)
+			continue
+		}
+		c, err := matrix.ParseCell(it)
+		if err != nil {
+			return nil, fmt.Errorf("--tmpdir-symlink: %w (or all)", err)
+		}
+		cells = append(cells, c)
+	}
+	return cells, nil
 }
 
 // limits checks the per-cell limits; each error is one line naming its flag.

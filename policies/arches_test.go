@@ -63,9 +63,12 @@ func TestNewArchesRaceAndEmulation(t *testing.T) {
 			}
 		})
 	}
-	// arm64's cost is the measured one.
-	if d := decision(t, plan(t, glibcARM64, Options{}, docker), IDEmulation); !strings.Contains(d.Reason, EmulationCost[matrix.ARM64]) {
-		t.Errorf("arm64 emulation reason %q lacks its measured cost", d.Reason)
+	// arm64's and s390x's costs are the measured ones.
+	for _, a := range []matrix.Arch{matrix.ARM64, matrix.S390X} {
+		c := matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: a}
+		if d := decision(t, plan(t, c, Options{}, docker), IDEmulation); EmulationCost[a] == "" || !strings.Contains(d.Reason, EmulationCost[a]) {
+			t.Errorf("%s emulation reason %q lacks its measured cost", a, d.Reason)
+		}
 	}
 }
 

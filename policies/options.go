@@ -92,6 +92,11 @@ type Options struct {
 	// one cell per Go version.
 	Compile []matrix.Target
 
+	// TmpdirSymlink names the cells whose TMPDIR is reached through a
+	// symlink, as on macOS (--tmpdir-symlink; patterns as matrix.Filter
+	// takes them, the empty pattern every cell); none when empty.
+	TmpdirSymlink []matrix.Cell
+
 	SourceMode SourceMode // readonly (default) or copy
 	TmpfsBytes int64      // size cap of /tmp (and of the copy); default 2 GiB
 	User       string     // uid:gid of probe, deps and test; default 65534:65534

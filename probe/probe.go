@@ -15,7 +15,9 @@ import (
 
 // Script prints KEY=VALUE lines. POSIX sh only: Alpine has busybox, no bash.
 // cc_libc asks the C compiler which libc its headers belong to, since that is
-// the libc cgo code links; loaders lists the dynamic loaders present.
+// the libc cgo code links; loaders lists the dynamic loaders present
+// (glibc's is ld-linux-*.so.* on most arches, ld-linux.so.2 on 386,
+// ld64.so.1 on s390x and ld64.so.2 on ppc64le).
 const Script = `set -u
 echo "uname_m=$(uname -m)"
 echo "go_version=$(go env GOVERSION 2>&1)"
@@ -24,7 +26,7 @@ echo "cgo_enabled=$(go env CGO_ENABLED 2>&1)"
 cc=$(go env CC 2>/dev/null); echo "cc=$cc"
 loaders=""
 for f in /lib/ld-musl-*.so.1; do [ -e "$f" ] && loaders="$loaders musl"; break; done
-for f in /lib64/ld-linux-*.so.2 /lib/ld-linux-*.so.* /lib/*/ld-linux-*.so.*; do [ -e "$f" ] && { loaders="$loaders glibc"; break; }; done
+for f in /lib64/ld-linux-*.so.2 /lib/ld-linux-*.so.* /lib/*/ld-linux-*.so.* /lib/ld-linux.so.* /lib/ld64.so.* /lib64/ld64.so.*; do [ -e "$f" ] && { loaders="$loaders glibc"; break; }; done
 echo "loaders=${loaders# }"
 cc_libc=none
 if [ -n "$cc" ] && command -v "$cc" >/dev/null 2>&1; then

@@ -52,6 +52,15 @@ var Signatures = []Signature{
 		Cause:   "the race detector cannot run under qemu-user emulation (it needs a 48-bit virtual address space)",
 		Hint:    "run -race only on native architectures",
 	},
+	// The path is the one the tmpdir-symlink policy gives TMPDIR
+	// (policies.SymlinkedTmpDir): only cells run with --tmpdir-symlink
+	// print it, whatever their axes.
+	{
+		ID:      "tmpdir-symlink",
+		Pattern: regexp.MustCompile(`/proc/self/root/tmp\b`),
+		Cause:   "the temporary directory is reached through a symlink in this cell (--tmpdir-symlink), as on macOS, where TMPDIR lies under /var, a symlink to /private/var: a path from t.TempDir() or os.TempDir() is not its resolved path (filepath.EvalSymlinks, os.Getwd after os.Chdir, paths the OS reports back)",
+		Hint:    "compare resolved paths on both sides (filepath.EvalSymlinks of t.TempDir() too) or the files themselves (os.SameFile), never a temp path with a path the system resolved",
+	},
 	{
 		ID:      "musl-thread-stack",
 		Pattern: regexp.MustCompile(`signal arrived during cgo execution|SIGSEGV|signal: segmentation fault|segmentation violation`),

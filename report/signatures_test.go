@@ -23,6 +23,8 @@ var signatureCases = []signatureCase{
 	{"race", "    testing.go:1712: race detected during execution of test", []string{AxisRace}, raceCell},
 	{"race-nondeterministic", "WARNING: DATA RACE", nil, raceCell},
 	{"race-under-qemu", "FATAL: ThreadSanitizer: unsupported VMA range", nil, Cell{}},
+	{"tmpdir-symlink", "    tempdir_test.go:19: t.TempDir() = /proc/self/root/tmp/TestTempDirIsResolved2887746419/001, but it resolves to /tmp/TestTempDirIsResolved2887746419/001", []string{AxisArch}, plainCell},
+	{"tmpdir-symlink", "    cwd_test.go:9: Getwd() = /tmp/x, want /proc/self/root/tmp/x", nil, Cell{}},
 	{"musl-thread-stack", "SIGSEGV: segmentation violation", []string{AxisLibc}, muslCell},
 	{"musl-thread-stack", "signal arrived during cgo execution", []string{AxisLibc}, muslCell},
 	{"musl-thread-stack", "signal: segmentation fault", []string{AxisLibc}, muslCell},

@@ -32,7 +32,7 @@ type runFlags struct {
 	cellPids                             int
 	short                                modeFlag
 	tags, skipRE                         string
-	compile                              string
+	compile, tmpdirSymlink               string
 	failfast                             bool
 	set                                  map[string]bool // flags given on the command line
 	// Re-runs and experiments (package recheck).
@@ -105,6 +105,7 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.skipRE, "skip", "", "go test -skip")
 	fs.StringVar(&f.tags, "tags", "", "go test -tags: build tags, comma-separated")
 	fs.StringVar(&f.compile, "compile", "", "also build every test package for these GOOS/GOARCH targets without running them, e.g. windows/amd64,darwin/arm64")
+	fs.StringVar(&f.tmpdirSymlink, "tmpdir-symlink", "", "cells whose TMPDIR is reached through a symlink, as on macOS (/var -> /private/var): all, or cells such as */*/amd64, comma-separated")
 	fs.Var(&f.short, "short", "go test -short: --short or --short=off (default: on in the pre-push profile, else off)")
 	fs.BoolVar(&f.failfast, "failfast", false, "go test -failfast (tests a cell did not run are not compared)")
 	fs.IntVar(&f.parallel, "parallel", 0, "cells at once (default: all)")
@@ -189,7 +190,7 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		Profile: f.profile, Race: f.race, Cgo: f.cgo, Ptrace: f.ptrace, SourceMode: f.sourceMode,
 		Count: f.count, Shuffle: f.shuffle, Timeout: f.testTimeout, CellTimeout: f.cellTimeout,
 		Packages: []string{f.packages}, Run: f.runRE, Skip: f.skipRE, Short: string(f.short),
-		Tags: []string{f.tags}, Failfast: f.failfast, Compile: []string{f.compile},
+		Tags: []string{f.tags}, Failfast: f.failfast, Compile: []string{f.compile}, TmpdirSymlink: []string{f.tmpdirSymlink},
 		CellMemory: f.cellMemory, CellCPUs: f.cellCPUs, CellPids: f.cellPids, Parallel: f.parallel,
 		Reruns: f.reruns, ReRunsMax: f.rerunsMax, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
 		CacheScope: f.cacheScope, RegistryMirror: f.mirror, DepsEnv: f.depsEnv, Goprivate: f.goprivate,

@@ -27,6 +27,21 @@ const DefaultGoVersion = "1.26.8"
 // DefaultSuite is the Debian suite the images are built from.
 const DefaultSuite = "trixie"
 
+// Arches are the platforms the glibc index can hold (GOARCH names), in
+// index order: Debian trixie for amd64, arm64 (debootstrap under
+// qemu-user) and 386 (as i386, natively on an amd64 host: the kernel runs
+// 32-bit x86 programs); a stand-in for s390x, whose Debian packages this
+// project's mirror does not serve (standIn).
+var Arches = []string{"amd64", "arm64", "386", "s390x"}
+
+// debianArch is Debian's name of a GOARCH, for debootstrap --arch.
+func debianArch(goarch string) string {
+	if goarch == "386" {
+		return "i386"
+	}
+	return goarch
+}
+
 // recipe is part of every cache key. Bump it whenever a change here alters
 // what a layer contains, so that stale cached layers are not reused.
 const recipe = "r2"
@@ -36,10 +51,12 @@ type Options struct {
 	// CacheDir keeps finished layers between calls and processes. Default:
 	// $PARITY_TESTIMAGES_CACHE, else /var/tmp/parity-testimages.
 	CacheDir string
-	// Arches lists the platforms of the glibc index: "amd64" and/or
-	// "arm64". Default: amd64 only, because arm64 builds under qemu (~3
-	// min). The musl index is amd64 only and is built whenever amd64 is
-	// listed.
+	// Arches lists the platforms of the glibc index: any of "amd64",
+	// "arm64", "386" and "s390x" (Arches, in that order in the index).
+	// Default: amd64 only: arm64 builds under qemu (~3 min), 386 and
+	// s390x need their Go cross-built (~2 min each) and s390x a busybox
+	// (~1.5 min). The musl index is amd64 only and is built whenever
+	// amd64 is listed.
 	Arches []string
 	// GoVersions lists the Go toolchains to build images for, one glibc and
 	// one musl image each. Default: DefaultGoVersion.
@@ -113,14 +130,14 @@ func (o Options) normalize() (Options, error) {
 		o.Arches = []string{"amd64"}
 	}
 	var arches []string
-	for _, a := range []string{"amd64", "arm64"} { // fixed order: amd64 first in every index
+	for _, a := range Arches { // fixed order: amd64 first in every index
 		if slices.Contains(o.Arches, a) {
 			arches = append(arches, a)
 		}
 	}
 	for _, a := range o.Arches {
-		if a != "amd64" && a != "arm64" {
-			return o, fmt.Errorf("testimages: unsupported arch %q (want amd64 or arm64)", a)
+		if !slices.Contains(Arches, a) {
+			return o, fmt.Errorf("testimages: unsupported arch %q (want %s)", a, strings.Join(Arches, ", "))
 		}
 	}
 	o.Arches = arches
@@ -246,7 +263,11 @@ func (b *builder) ensureLayers(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, arch := range b.opts.Arches {
-		g.Go(func() error { return b.debianLayers(gctx, arch, arch == "amd64") })
+		if _, ok := standIn[arch]; ok {
+			g.Go(func() error { return b.standInLayer(gctx, arch) })
+		} else {
+			g.Go(func() error { return b.debianLayers(gctx, arch, arch == "amd64") })
+		}
 		for _, v := range b.opts.GoVersions {
 			g.Go(func() error { return b.goLayer(gctx, v, arch) })
 		}
@@ -356,8 +377,8 @@ func (b *builder) aptInstall(ctx context.Context, rootfs string, pkgs ...string)
 // musl step can reuse them instead of downloading them again.
 func (b *builder) buildBase(ctx context.Context, arch, work, rootfs string) (*layerMeta, snapshot, error) {
 	start := time.Now()
-	b.opts.Logf("testimages: building Debian %s %s tree (debootstrap%s)", b.opts.Suite, arch, map[bool]string{true: " under qemu; takes minutes", false: ""}[arch != nativeArch()])
-	args := []string{"--variant=minbase", "--arch=" + arch, "--components=main", b.opts.Suite, rootfs}
+	b.opts.Logf("testimages: building Debian %s %s tree (debootstrap%s)", b.opts.Suite, arch, map[bool]string{true: " under qemu; takes minutes", false: ""}[!runsNatively(arch)])
+	args := []string{"--variant=minbase", "--arch=" + debianArch(arch), "--components=main", b.opts.Suite, rootfs}
 	if b.opts.Mirror != "" {
 		args = append(args, b.opts.Mirror)
 	}
@@ -386,7 +407,7 @@ func (b *builder) buildBase(ctx context.Context, arch, work, rootfs string) (*la
 		}
 	}
 	var snap snapshot
-	createdBy := fmt.Sprintf("parity testimages: debootstrap --variant=minbase --arch=%s %s; apt-get install --no-install-recommends gcc libc6-dev", arch, b.opts.Suite)
+	createdBy := fmt.Sprintf("parity testimages: debootstrap --variant=minbase --arch=%s %s; apt-get install --no-install-recommends gcc libc6-dev", debianArch(arch), b.opts.Suite)
 	m, err := b.cache.create(b.debianKey(arch, "gcc"), "", createdBy, func(w io.Writer) error {
 		var err error
 		snap, err = writeTreeLayer(rootfs, w, nil)
@@ -557,11 +578,24 @@ func (b *builder) goLayer(ctx context.Context, version, arch string) error {
 		return nil
 	}
 	start := time.Now()
+	createdBy := fmt.Sprintf("parity testimages: golang.org/toolchain@v0.0.1-go%s.linux-%s installed at /usr/local/go", version, arch)
 	zip, err := b.downloadToolchain(ctx, version, arch)
 	if err != nil {
-		return err
+		// The proxy may refuse the platform (this project's serves
+		// linux-amd64 and linux-arm64 only): the same release, built
+		// from the host's GOROOT for it, is what remains.
+		dir, derr := os.MkdirTemp(b.workDir, "go-"+arch+"-")
+		if derr != nil {
+			return fmt.Errorf("creating scratch dir: %w", derr)
+		}
+		defer os.RemoveAll(dir)
+		b.opts.Logf("testimages: %v; cross-building go%s for linux/%s from the host's GOROOT instead", err, version, arch)
+		var cerr error
+		if zip, cerr = b.crossToolchain(ctx, version, arch, dir); cerr != nil {
+			return fmt.Errorf("%w; and %w", err, cerr)
+		}
+		createdBy = fmt.Sprintf("parity testimages: go%s for linux/%s cross-built from the host's go%s GOROOT (go build cmd/go cmd/gofmt and pkg/tool) installed at /usr/local/go; the module proxy refused golang.org/toolchain@v0.0.1-go%s.linux-%s", version, arch, version, version, arch)
 	}
-	createdBy := fmt.Sprintf("parity testimages: golang.org/toolchain@v0.0.1-go%s.linux-%s installed at /usr/local/go", version, arch)
 	m, err = b.cache.create(key, "", createdBy, func(w io.Writer) error { return writeGoLayer(zip, w) })
 	if err != nil {
 		return err

@@ -15,11 +15,26 @@
 // Every image carries one Go toolchain (default 1.26.8), taken from the Go
 // module proxy's golang.org/toolchain module and installed at /usr/local/go:
 //
-//	<registry>/parity-test/golang:<go>-trixie  index: linux/amd64, and linux/arm64/v8 when asked
+//	<registry>/parity-test/golang:<go>-trixie  index: linux/amd64, and linux/arm64/v8, linux/386, linux/s390x when asked
 //	<registry>/parity-test/golang:<go>-musl    index: linux/amd64 only
 //
 // The glibc image is `debootstrap --variant=minbase trixie` plus gcc and
-// libc6-dev (so cgo and -race work, as in golang:*-trixie).
+// libc6-dev (so cgo and -race work, as in golang:*-trixie); for 386
+// `debootstrap --arch=i386`, which runs natively on an amd64 host.
+//
+// Where the module proxy refuses golang.org/toolchain for a platform (the
+// proxy this project reaches serves linux-amd64 and linux-arm64 only), the
+// Go layer is the same release built another way: the host's own GOROOT,
+// which must be that version, with bin/go, bin/gofmt and pkg/tool
+// cross-compiled for the platform (crossgo.go; ~2 min per platform).
+//
+// The s390x glibc image is a STAND-IN, not Debian: the Debian mirror here
+// serves no s390x packages, so debootstrap cannot build it. It is a static
+// busybox cross-compiled from Debian's busybox source with Debian's
+// gcc-s390x-linux-gnu, plus the s390x glibc of Debian's
+// libc6-s390x-cross (its loader at /lib/ld64.so.1): a big-endian userland
+// with a shell and the usual utilities, and no C compiler, so its cells
+// run with --cgo=off (busybox.go; ~1.5 min to build).
 //
 // The musl image is an Alpine STAND-IN, not Alpine: Alpine's rootfs and apk
 // cannot be fetched here. It is the amd64 glibc image plus Debian's
@@ -70,7 +85,9 @@
 // Building (not reusing) layers needs root, debootstrap, chroot and tar; the
 // arm64 platform also needs qemu-user-static with binfmt_misc's qemu-aarch64
 // entry enabled (its debootstrap second stage and apt run under qemu: ~3 min
-// on two cores, against ~30 s for amd64).
+// on two cores, against ~30 s for amd64); s390x needs the qemu-s390x entry
+// and Debian's gcc-s390x-linux-gnu, libc6-dev-s390x-cross, make and bzip2
+// (CrossPackages).
 // CheckHost reports what is missing. Pulling and running the images needs a
 // Docker Engine; this package itself never talks to Docker.
 package testimages

@@ -39,13 +39,18 @@ func CheckHost(arches []string) error {
 		entry, known := binfmtEntry[arch]
 		switch {
 		case !known:
-			missing = append(missing, fmt.Sprintf("support for arch %q (only amd64 and arm64)", arch))
+			missing = append(missing, fmt.Sprintf("support for arch %q (only %s)", arch, strings.Join(Arches, ", ")))
 			continue
-		case arch == nativeArch():
+		case runsNatively(arch):
 			continue
 		}
 		if err := checkBinfmt(entry); err != nil {
 			missing = append(missing, err.Error())
+		}
+		if t, ok := standIn[arch]; ok {
+			if _, err := exec.LookPath(t + "-gcc"); err != nil {
+				missing = append(missing, fmt.Sprintf("%s-gcc and %s's glibc (apt-get install %s)", t, arch, strings.Join(CrossPackages(arch), " ")))
+			}
 		}
 	}
 	if len(missing) > 0 {
@@ -72,8 +77,15 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// binfmtEntry names the binfmt_misc entry that runs an arch's binaries.
-var binfmtEntry = map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}
+// binfmtEntry names the binfmt_misc entry that runs an arch's binaries
+// where the host cannot run them itself.
+var binfmtEntry = map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch64", "386": "qemu-i386", "s390x": "qemu-s390x"}
+
+// runsNatively reports whether this host runs arch's binaries without
+// qemu: its own arch, and 386 on amd64 (the kernel's 32-bit x86 support).
+func runsNatively(arch string) bool {
+	return arch == nativeArch() || (arch == "386" && nativeArch() == "amd64")
+}
 
 // checkBinfmt checks that foreign binaries run through qemu. The F flag
 // matters: it makes the kernel open the interpreter up front, so it also

@@ -71,6 +71,9 @@ func newImage(arch, goVersion, libc, suite string, adds []mutate.Addendum, creat
 	cf.Config.WorkingDir = "/"
 	cf.Config.Cmd = []string{"sh"}
 	desc := fmt.Sprintf("Go %s on Debian %s (minbase) with gcc and libc6-dev, built by Parity's internal/testimages.", goVersion, suite)
+	if _, ok := standIn[arch]; ok {
+		desc = fmt.Sprintf("%s stand-in, NOT Debian: Go %s on a static busybox %s with Debian's cross-built %s glibc and no C compiler (CGO_ENABLED=0), built by Parity's internal/testimages: this mirror serves no Debian %s packages.", arch, goVersion, busyboxVersion, arch, arch)
+	}
 	if libc == "musl" {
 		desc = fmt.Sprintf("Alpine stand-in, NOT Alpine: Go %s on Debian %s with musl-gcc as CC (cgo links musl; all else is Debian) and no bash, built by Parity's internal/testimages.", goVersion, suite)
 	}
@@ -117,7 +120,7 @@ func (b *builder) plans() []imagePlan {
 	for _, v := range b.opts.GoVersions {
 		glibc := imagePlan{goVersion: v, libc: "glibc", tag: v + "-" + b.opts.Suite, layers: map[string][]string{}}
 		for _, arch := range b.opts.Arches {
-			glibc.layers[arch] = []string{b.debianKey(arch, "gcc"), goKey(v, arch)}
+			glibc.layers[arch] = []string{b.baseKey(arch), goKey(v, arch)}
 		}
 		out = append(out, glibc)
 		if slices.Contains(b.opts.Arches, "amd64") {

@@ -68,7 +68,7 @@ func fakeCache(t *testing.T, cacheDir string, arches []string) {
 		return m
 	}
 	for _, arch := range o.Arches {
-		base := mk(b.debianKey(arch, "gcc"), "")
+		base := mk(b.baseKey(arch), "")
 		mk(goKey(DefaultGoVersion, arch), "")
 		if arch == "amd64" {
 			mk(b.debianKey(arch, "musl"), base.Digest)
@@ -76,18 +76,31 @@ func fakeCache(t *testing.T, cacheDir string, arches []string) {
 	}
 }
 
+// TestDebianArchNames: debootstrap knows 386 as i386; the other arches
+// share their GOARCH name with Debian's.
+func TestDebianArchNames(t *testing.T) {
+	for goarch, deb := range map[string]string{"amd64": "amd64", "arm64": "arm64", "386": "i386", "s390x": "s390x"} {
+		if got := debianArch(goarch); got != deb {
+			t.Errorf("debianArch(%s) = %s, want %s", goarch, got, deb)
+		}
+		if _, ok := binfmtEntry[goarch]; !ok {
+			t.Errorf("no binfmt entry for %s", goarch)
+		}
+	}
+}
+
 func TestNormalizeOptions(t *testing.T) {
-	o, err := Options{CacheDir: "x", Arches: []string{"arm64", "amd64", "arm64"}}.normalize()
+	o, err := Options{CacheDir: "x", Arches: []string{"s390x", "arm64", "amd64", "386", "arm64"}}.normalize()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(o.Arches, []string{"amd64", "arm64"}) {
-		t.Errorf("Arches = %v, want amd64 first, deduplicated", o.Arches)
+	if !slices.Equal(o.Arches, []string{"amd64", "arm64", "386", "s390x"}) {
+		t.Errorf("Arches = %v, want amd64 first, index order, deduplicated", o.Arches)
 	}
 	if !filepath.IsAbs(o.CacheDir) || !slices.Equal(o.GoVersions, []string{DefaultGoVersion}) || o.Suite != "trixie" {
 		t.Errorf("defaults not applied: %+v", o)
 	}
-	for _, bad := range []Options{{Arches: []string{"386"}}, {GoVersions: []string{"go1.26"}}, {Suite: "../x"}} {
+	for _, bad := range []Options{{Arches: []string{"i386"}}, {Arches: []string{"arm"}}, {GoVersions: []string{"go1.26"}}, {Suite: "../x"}} {
 		if _, err := bad.normalize(); err == nil {
 			t.Errorf("normalize(%+v) succeeded, want an error", bad)
 		}
@@ -118,6 +131,8 @@ func TestImageConfig(t *testing.T) {
 		{"amd64", "glibc", "", nil},
 		{"arm64", "glibc", "v8", nil},
 		{"amd64", "musl", "", []string{"CC=musl-gcc"}},
+		{"386", "glibc", "", nil},
+		{"s390x", "glibc", "", nil},
 	} {
 		t.Run(tc.arch+"-"+tc.libc, func(t *testing.T) {
 			img, err := newImage(tc.arch, "1.26.8", tc.libc, "trixie", []mutate.Addendum{{Layer: l}}, created)
@@ -161,7 +176,7 @@ func TestPushWarmCache(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cacheDir := t.TempDir()
-	fakeCache(t, cacheDir, []string{"amd64", "arm64"})
+	fakeCache(t, cacheDir, Arches)
 
 	push := func() []Image {
 		reg, err := StartRegistry(ctx, filepath.Join(cacheDir, "blobs"))
@@ -169,7 +184,7 @@ func TestPushWarmCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer reg.Close()
-		images, err := Build(ctx, reg, Options{CacheDir: cacheDir, Arches: []string{"arm64", "amd64"}, Logf: t.Logf})
+		images, err := Build(ctx, reg, Options{CacheDir: cacheDir, Arches: []string{"s390x", "arm64", "amd64", "386"}, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,8 +199,8 @@ func TestPushWarmCache(t *testing.T) {
 	}
 	// Every layer blob is the cached file itself (hard link), not a copy.
 	layers, err := filepath.Glob(filepath.Join(cacheDir, "layers", "*.json"))
-	if err != nil || len(layers) != 5 {
-		t.Fatalf("cached layers %v (%v), want 5", layers, err)
+	if err != nil || len(layers) != 9 {
+		t.Fatalf("cached layers %v (%v), want 9", layers, err)
 	}
 	for _, j := range layers {
 		m, err := layerCache{dir: filepath.Dir(j)}.lookup(strings.TrimSuffix(filepath.Base(j), ".json"))
@@ -230,7 +245,7 @@ func checkPushed(t *testing.T, ctx context.Context, images []Image) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"glibc": "linux/amd64 linux/arm64/v8", "musl": "linux/amd64"}[im.Libc]
+		want := map[string]string{"glibc": "linux/amd64 linux/arm64/v8 linux/386 linux/s390x", "musl": "linux/amd64"}[im.Libc]
 		var got []string
 		for _, d := range im2.Manifests {
 			got = append(got, d.Platform.String())

@@ -2,7 +2,7 @@
 // internal/testimages), pushes them to a loopback registry and prints their
 // references as JSON on stdout. Progress goes to stderr.
 //
-//	go run ./internal/testimages/cmd/testimages -arch amd64,arm64   # warm the cache
+//	go run ./internal/testimages/cmd/testimages -arch amd64,arm64,386,s390x   # warm the cache
 //	go run ./internal/testimages/cmd/testimages -serve              # keep serving until interrupted
 //
 // Without -serve the registry stops when the command exits, so the printed
@@ -27,7 +27,7 @@ import (
 )
 
 func main() {
-	arch := flag.String("arch", "amd64", "comma-separated arches of the glibc image: amd64, arm64")
+	arch := flag.String("arch", "amd64", "comma-separated arches of the glibc image: "+strings.Join(testimages.Arches, ", ")+" (arm64 and s390x build under qemu: minutes each, once; the layers are cached)")
 	goVersions := flag.String("go", testimages.DefaultGoVersion, "comma-separated Go versions")
 	cacheDir := flag.String("cache", testimages.DefaultCacheDir(), "layer cache directory")
 	blobDir := flag.String("blobs", "", "registry blob directory (default: <cache>/blobs, where cached layers are hard-linked instead of uploaded)")
