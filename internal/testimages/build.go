@@ -565,17 +565,23 @@ func clearDir(dir string) error {
 	return nil
 }
 
+// cached records the layer of key when the cache has it already; done is
+// true then, and there is nothing to build.
+func (b *builder) cached(key string) (done bool, err error) {
+	m, err := b.cache.lookup(key)
+	if err != nil || m == nil {
+		return false, err
+	}
+	b.record(m)
+	b.opts.Logf("testimages: cached %s", key)
+	return true, nil
+}
+
 // goLayer ensures the layer holding Go version for arch at /usr/local/go.
 func (b *builder) goLayer(ctx context.Context, version, arch string) error {
 	key := goKey(version, arch)
-	m, err := b.cache.lookup(key)
-	if err != nil {
+	if done, err := b.cached(key); done || err != nil {
 		return err
-	}
-	if m != nil {
-		b.record(m)
-		b.opts.Logf("testimages: cached %s", key)
-		return nil
 	}
 	start := time.Now()
 	createdBy := fmt.Sprintf("parity testimages: golang.org/toolchain@v0.0.1-go%s.linux-%s installed at /usr/local/go", version, arch)
@@ -596,7 +602,7 @@ func (b *builder) goLayer(ctx context.Context, version, arch string) error {
 		}
 		createdBy = fmt.Sprintf("parity testimages: go%s for linux/%s cross-built from the host's go%s GOROOT (go build cmd/go cmd/gofmt and pkg/tool) installed at /usr/local/go; the module proxy refused golang.org/toolchain@v0.0.1-go%s.linux-%s", version, arch, version, version, arch)
 	}
-	m, err = b.cache.create(key, "", createdBy, func(w io.Writer) error { return writeGoLayer(zip, w) })
+	m, err := b.cache.create(key, "", createdBy, func(w io.Writer) error { return writeGoLayer(zip, w) })
 	if err != nil {
 		return err
 	}

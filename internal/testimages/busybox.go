@@ -91,14 +91,8 @@ func (b *builder) baseKey(arch string) string {
 // standInLayer ensures the stand-in base layer of arch.
 func (b *builder) standInLayer(ctx context.Context, arch string) error {
 	key := b.baseKey(arch)
-	m, err := b.cache.lookup(key)
-	if err != nil {
+	if done, err := b.cached(key); done || err != nil {
 		return err
-	}
-	if m != nil {
-		b.record(m)
-		b.opts.Logf("testimages: cached %s", key)
-		return nil
 	}
 	start := time.Now()
 	triplet := standIn[arch]
@@ -134,7 +128,7 @@ func (b *builder) standInLayer(ctx context.Context, arch string) error {
 		return err
 	}
 	createdBy := fmt.Sprintf("parity testimages: %s stand-in (Debian's %s packages are not on this mirror): static busybox %s cross-compiled with Debian's %s-gcc, glibc from Debian's libc6-%s-cross; no C compiler", arch, arch, busyboxVersion, triplet, debianArch(arch))
-	m, err = b.cache.create(key, "", createdBy, func(w io.Writer) error {
+	m, err := b.cache.create(key, "", createdBy, func(w io.Writer) error {
 		_, err := writeTreeLayer(rootfs, w, nil)
 		return err
 	})
