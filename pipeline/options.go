@@ -88,7 +88,7 @@ func depsEnv(host map[string]string, items []string, goprivate string) (map[stri
 	given := map[string]bool{}
 	for _, kv := range items {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !envKey(k) {
+		if !ok || !envKeyRE.MatchString(k) {
 			return nil, fmt.Errorf("--deps-env %q: want KEY=VALUE, KEY of letters, digits and _", kv)
 		}
 		if given[k] {
@@ -107,19 +107,6 @@ func depsEnv(host map[string]string, items []string, goprivate string) (map[stri
 		return nil, nil
 	}
 	return env, nil
-}
-
-// envKey is a portable environment variable name.
-func envKey(k string) bool {
-	if k == "" || (k[0] >= '0' && k[0] <= '9') {
-		return false
-	}
-	for _, r := range k {
-		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // FrontDoor is an option that one door names differently or lacks, and
