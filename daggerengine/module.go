@@ -21,54 +21,61 @@ import (
 // cell for this engine. It is what the module's `plan` prints, and the
 // first half of Run. Every error of the caller's making is BadInput.
 func (e *Engine) Plan(ctx context.Context, a pipeline.Args) (pipeline.Plan, pipeline.Inputs, error) {
+	p, in, _, err := e.plan(ctx, a)
+	return p, in, err
+}
+
+// plan is Plan, also returning go.sum as it read it (nil when the source
+// has none), so Run does not read it again.
+func (e *Engine) plan(ctx context.Context, a pipeline.Args) (pipeline.Plan, pipeline.Inputs, []byte, error) {
 	var none pipeline.Inputs
 	goMod, err := readOptional(ctx, e.opt.Source, "go.mod")
 	if err != nil {
-		return pipeline.Plan{}, none, err
+		return pipeline.Plan{}, none, nil, err
 	}
 	if goMod == nil {
-		return pipeline.Plan{}, none, BadInput(pipeline.ErrNoGoMod)
+		return pipeline.Plan{}, none, nil, BadInput(pipeline.ErrNoGoMod)
 	}
 	goSum, err := readOptional(ctx, e.opt.Source, "go.sum")
 	if err != nil {
-		return pipeline.Plan{}, none, err
+		return pipeline.Plan{}, none, nil, err
 	}
 	if err := e.checkSource(ctx, goMod, goSum); err != nil {
-		return pipeline.Plan{}, none, err
+		return pipeline.Plan{}, none, nil, err
 	}
 	h := pipeline.Host{Arch: string(e.native), SourceID: SourceID(goMod, goSum), MirrorFrom: "--registry-mirror"}
 	if e.opt.CABundle != nil {
 		name, err := e.opt.CABundle.Name(ctx)
 		if err != nil {
-			return pipeline.Plan{}, none, fmt.Errorf("--ca-bundle: %w", err)
+			return pipeline.Plan{}, none, nil, fmt.Errorf("--ca-bundle: %w", err)
 		}
 		data, err := e.opt.CABundle.Contents(ctx)
 		if err != nil {
-			return pipeline.Plan{}, none, fmt.Errorf("--ca-bundle %s: %w", name, err)
+			return pipeline.Plan{}, none, nil, fmt.Errorf("--ca-bundle %s: %w", name, err)
 		}
 		if err := pipeline.CheckCABundle("--ca-bundle "+name, []byte(data)); err != nil {
-			return pipeline.Plan{}, none, BadInput(err)
+			return pipeline.Plan{}, none, nil, BadInput(err)
 		}
 		h.CABundle = caBundleFile
 	}
 	req, err := a.Request(h)
 	if err != nil {
-		return pipeline.Plan{}, none, BadInput(err)
+		return pipeline.Plan{}, none, nil, BadInput(err)
 	}
 	lock, lockName, err := e.lock(ctx)
 	if err != nil {
-		return pipeline.Plan{}, none, err
+		return pipeline.Plan{}, none, nil, err
 	}
 	in, err := req.Inputs(goMod, lock, lockName)
 	if err != nil {
-		return pipeline.Plan{}, in, BadInput(err)
+		return pipeline.Plan{}, in, nil, BadInput(err)
 	}
 	in.Policy.DepsSecrets = e.credentials().names()
 	p, err := pipeline.MakePlan(in, e.Traits())
 	if err != nil {
-		return p, in, BadInput(err)
+		return p, in, nil, BadInput(err)
 	}
-	return p, in, nil
+	return p, in, goSum, nil
 }
 
 // checkSource runs the CLI's source checks (pipeline.CheckSource: go.sum,
@@ -120,13 +127,9 @@ func (e *Engine) lock(ctx context.Context) ([]byte, string, error) {
 
 // Run plans and runs every cell in this session and returns the report.
 func (e *Engine) Run(ctx context.Context, a pipeline.Args) (report.Report, error) {
-	p, in, err := e.Plan(ctx, a)
-	if err != nil {
-		return report.Report{}, err
-	}
 	// go.sum's digest lets reports made elsewhere (the CLI, other machines)
 	// merge with this one only when they tested the same dependencies.
-	goSum, err := readOptional(ctx, e.opt.Source, "go.sum")
+	p, in, goSum, err := e.plan(ctx, a)
 	if err != nil {
 		return report.Report{}, err
 	}
