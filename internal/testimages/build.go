@@ -306,15 +306,11 @@ func (b *builder) debianLayers(ctx context.Context, arch string, musl bool) erro
 		return fmt.Errorf("building the Debian %s layers needs root (debootstrap, chroot); cache %s has none", arch, b.opts.CacheDir)
 	}
 
-	work, err := os.MkdirTemp(b.workDir, arch+"-")
+	work, done, err := b.scratch(arch + "-")
 	if err != nil {
-		return fmt.Errorf("creating scratch dir: %w", err)
+		return err
 	}
-	defer func() {
-		if err := removeTree(work); err != nil {
-			b.opts.Logf("testimages: %v", err)
-		}
-	}()
+	defer done()
 	rootfs := filepath.Join(work, "rootfs")
 
 	var snap snapshot
@@ -565,6 +561,20 @@ func clearDir(dir string) error {
 	return nil
 }
 
+// scratch makes a scratch directory under the work directory; done removes
+// it (and any mount left in it), logging what it could not remove.
+func (b *builder) scratch(prefix string) (dir string, done func(), err error) {
+	dir, err = os.MkdirTemp(b.workDir, prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("creating scratch dir: %w", err)
+	}
+	return dir, func() {
+		if err := removeTree(dir); err != nil {
+			b.opts.Logf("testimages: %v", err)
+		}
+	}, nil
+}
+
 // cached records the layer of key when the cache has it already; done is
 // true then, and there is nothing to build.
 func (b *builder) cached(key string) (done bool, err error) {
@@ -590,11 +600,11 @@ func (b *builder) goLayer(ctx context.Context, version, arch string) error {
 		// The proxy may refuse the platform (this project's serves
 		// linux-amd64 and linux-arm64 only): the same release, built
 		// from the host's GOROOT for it, is what remains.
-		dir, derr := os.MkdirTemp(b.workDir, "go-"+arch+"-")
+		dir, done, derr := b.scratch("go-" + arch + "-")
 		if derr != nil {
-			return fmt.Errorf("creating scratch dir: %w", derr)
+			return derr
 		}
-		defer os.RemoveAll(dir)
+		defer done()
 		b.opts.Logf("testimages: %v; cross-building go%s for linux/%s from the host's GOROOT instead", err, version, arch)
 		var cerr error
 		if zip, cerr = b.crossToolchain(ctx, version, arch, dir); cerr != nil {

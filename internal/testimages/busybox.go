@@ -96,15 +96,11 @@ func (b *builder) standInLayer(ctx context.Context, arch string) error {
 	}
 	start := time.Now()
 	triplet := standIn[arch]
-	work, err := os.MkdirTemp(b.workDir, arch+"-")
+	work, done, err := b.scratch(arch + "-")
 	if err != nil {
-		return fmt.Errorf("creating scratch dir: %w", err)
+		return err
 	}
-	defer func() {
-		if err := removeTree(work); err != nil {
-			b.opts.Logf("testimages: %v", err)
-		}
-	}()
+	defer done()
 	src := filepath.Join(work, "busybox")
 	if err := b.busyboxSource(ctx, src); err != nil {
 		return err
