@@ -204,12 +204,10 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		return pipeline.Request{}, fmt.Errorf("--parallel %d: want 1 or more cells at once (leave it out for all)", f.parallel)
 	}
 	if f.caBundle != "" {
+		// preflight has checked the file and its content.
 		ca, err := filepath.Abs(f.caBundle)
 		if err != nil {
 			return pipeline.Request{}, err
-		}
-		if _, err := os.Stat(ca); err != nil {
-			return pipeline.Request{}, fmt.Errorf("--ca-bundle: %w", err)
 		}
 		h.CABundle = ca
 	}

@@ -323,15 +323,11 @@ func mkdirAll(dir string) ([]string, error) {
 	return missing, nil
 }
 
-// preflight checks what the request cannot see: where a value came from
-// (a variable the user set, not a flag they typed) and the content of the
-// files flags name. One line each, before anything runs.
+// preflight checks what the request cannot see: the content of the files
+// flags name, and whether they came from a variable the user set rather
+// than a flag they typed. One line each, before anything runs. (The
+// mirror's origin reaches the request itself: Host.MirrorFrom.)
 func preflight(f *runFlags) error {
-	if f.mirror != "" && !f.set["registry-mirror"] {
-		if err := pipeline.CheckMirror(pipeline.MirrorEnv, f.mirror); err != nil {
-			return err
-		}
-	}
 	if f.caBundle != "" {
 		name := "--ca-bundle " + f.caBundle
 		if !f.set["ca-bundle"] {
