@@ -27,7 +27,8 @@ const (
 // windows/amd64, and checks each planted case: the 32-bit int wrap and the
 // unaligned 64-bit atomic on 386, the byte-order assumption on s390x, the
 // temp-dir comparison where TMPDIR is a symlink, the windows-only build
-// break per package and target.
+// break per package and target. On a kernel that cannot run 32-bit x86
+// programs there is no 386 image: the 386 cases are left out, and said so.
 func TestPlatformsMatrix(t *testing.T) {
 	h := env(t)
 	if !h.s390x {
@@ -38,8 +39,13 @@ func TestPlatformsMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := h.engine(t, dir)
+	arches, cells := []string{"amd64", "386", "s390x"}, []string{glibcAMD64, glibc386, glibcS390X}
+	if !h.i386 {
+		t.Log("NOT CHECKED: the 386 cases (word size, unaligned atomic): this kernel cannot run 32-bit x86 programs")
+		arches, cells = []string{"amd64", "s390x"}, []string{glibcAMD64, glibcS390X}
+	}
 	req := pipeline.Request{
-		Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: []string{"amd64", "386", "s390x"},
+		Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: arches,
 		Cgo: "off", Compile: []string{"windows/amd64"}, TmpdirSymlink: []string{"*/*/amd64"},
 		Timeout: "10m", CacheScope: scope(t, eng),
 		Parallel: 1, // one cell at a time: the durations compare the arches, not their share of 2 cores
@@ -47,7 +53,6 @@ func TestPlatformsMatrix(t *testing.T) {
 	rep, plan := h.runIn(t, context.Background(), eng, dir, req, runner.Options{})
 	keep(t, rep)
 
-	cells := []string{glibcAMD64, glibc386, glibcS390X}
 	if len(rep.Cells) != len(cells) {
 		t.Fatalf("%d cells in the report, want %d", len(rep.Cells), len(cells))
 	}
@@ -88,6 +93,9 @@ func TestPlatformsMatrix(t *testing.T) {
 		{"byteorder", "TestBytesAreLittleEndian", glibcS390X, "byte-order"},
 		{"tempdir", "TestTempDirIsResolved", glibcAMD64, "tmpdir-symlink"},
 	} {
+		if !slices.Contains(cells, tc.failsIn) {
+			continue
+		}
 		for _, cell := range cells {
 			// A failure: fail, or panic (the unaligned atomic).
 			got := platOutcome(t, rep, tc.pkg, tc.test, cell)
@@ -127,19 +135,19 @@ func TestPlatformsMatrix(t *testing.T) {
 	// What emulation costs: the test step of the s390x cell against the
 	// amd64 one's (the amd64 cell also builds the windows target in a
 	// step of its own), the same packages, each from an empty build cache.
-	var wall, cpu [3]float64
-	for i, name := range cells {
+	wall, cpu := map[string]float64{}, map[string]float64{}
+	for _, name := range cells {
 		for _, st := range cellOf(t, rep, name).Steps {
 			if st.Name == job.StepTest {
-				wall[i], cpu[i] = st.DurationSeconds, st.CPUSeconds
+				wall[name], cpu[name] = st.DurationSeconds, st.CPUSeconds
 			}
 		}
-		if wall[i] <= 0 || cpu[i] <= 0 {
-			t.Fatalf("%s: test step wall %.1fs, CPU %.1fs", name, wall[i], cpu[i])
+		if wall[name] <= 0 || cpu[name] <= 0 {
+			t.Fatalf("%s: test step wall %.1fs, CPU %.1fs", name, wall[name], cpu[name])
 		}
+		t.Logf("%s test step: wall %.1fs, CPU %.1fs", name, wall[name], cpu[name])
 	}
-	t.Logf("test step wall (CPU): amd64 %.1fs (%.1fs), 386 %.1fs (%.1fs), s390x %.1fs (%.1fs): s390x/amd64 %.1fx wall, %.1fx CPU",
-		wall[0], cpu[0], wall[1], cpu[1], wall[2], cpu[2], wall[2]/wall[0], cpu[2]/cpu[0])
+	t.Logf("s390x/amd64: %.1fx wall, %.1fx CPU", wall[glibcS390X]/wall[glibcAMD64], cpu[glibcS390X]/cpu[glibcAMD64])
 	if left := leftovers(t, eng); len(left) > 0 {
 		t.Errorf("containers of this run left behind: %v", left)
 	}

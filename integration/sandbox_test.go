@@ -208,7 +208,7 @@ func (h *harness) runSandbox(t *testing.T, ctx context.Context, eng *dockerengin
 		}
 	}
 	results := runner.Run(ctx, eng, plan.Specs, opt)
-	return report.Build(report.Meta{}, results), res
+	return report.Build(report.Meta{}, report.Runs{Cells: results}), res
 }
 
 func TestOutOfMemoryIsReportedAsSuch(t *testing.T) {

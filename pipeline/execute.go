@@ -54,18 +54,21 @@ func (r Request) recheck() (Recheck, error) {
 	return rc, nil
 }
 
-// Execute runs every planned cell and builds the report; then, as p.Recheck
-// asks, re-runs failing and divergent tests and tries experiments on the
-// divergent ones, all through runner.Run under the same parallel bound. It
-// always returns a report, even when cells fail or ctx is cancelled midway:
-// each cell's result says what happened to it.
+// Execute runs every planned cell; then, as p.Recheck asks, re-runs
+// failing and divergent tests and tries experiments on the divergent ones,
+// all through runner.Run under the same parallel bound. What to run next is
+// decided from a report of the runs so far; the report returned is built
+// once from all of them. It always returns a report, even when cells fail
+// or ctx is cancelled midway: each cell's result says what happened to it.
 func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options, m Meta) report.Report {
-	results := runner.Run(ctx, rt, p.Specs, opt)
-	rep := report.Build(reportMeta(p, m), results)
+	meta := reportMeta(p, m)
+	all := report.Runs{Cells: runner.Run(ctx, rt, p.Specs, opt)}
+	rep := report.Build(meta, all)
 	rc := p.Recheck
 	nonce := strconv.FormatInt(rep.CreatedAt.UnixNano(), 36)
 	rerun := func(runs []recheck.Run) {
-		rep = report.WithReruns(rep, recheck.ReadReruns(runs, runRechecks(ctx, rt, runs, opt)))
+		all.Reruns = append(all.Reruns, recheck.ReadReruns(runs, runRechecks(ctx, rt, runs, opt))...)
+		rep = report.Build(meta, all)
 	}
 	if runs := recheck.PlanReruns(rep, p.Specs, rc.Reruns, nonce); len(runs) > 0 && ctx.Err() == nil {
 		rerun(runs)
@@ -94,7 +97,8 @@ func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options,
 	if len(runs) == 0 {
 		return rep
 	}
-	return report.WithExplanations(rep, recheck.Explain(subjects, runs, runRounds(ctx, rt, runs, opt), recheck.Experiments))
+	all.Explanations = recheck.Explain(subjects, runs, runRounds(ctx, rt, runs, opt), recheck.Experiments)
+	return report.Build(meta, all)
 }
 
 // runRounds makes the experiments' runs attempt by attempt: an experiment

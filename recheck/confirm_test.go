@@ -86,12 +86,12 @@ func TestPlanExperimentsRepeats(t *testing.T) {
 
 func experimentRuns(t *testing.T, failCell, passCell matrix.Cell, failImg, passImg string, pins matrix.Pins) map[string]Run {
 	t.Helper()
-	rep := report.WithReruns(report.Report{
+	rep := derive(report.Report{
 		SchemaVersion: report.SchemaVersion,
 		Cells:         []report.Cell{cellOf(failCell, failCell.Arch == matrix.AMD64, job.StatusFailed), cellOf(passCell, passCell.Arch == matrix.AMD64, job.StatusPassed)},
 		Tests: []report.TestRow{{Package: "ex/a", Test: "TestX", Results: []report.Result{
 			{Cell: failCell.String(), Outcome: testjson.Fail}, {Cell: passCell.String(), Outcome: testjson.Pass}}}},
-	}, nil)
+	})
 	specs := []job.Spec{spec(failCell, failCell.Arch == matrix.AMD64, failImg), spec(passCell, passCell.Arch == matrix.AMD64, passImg)}
 	out := map[string]Run{}
 	for _, r := range PlanExperiments(rep, specs, pins, Subjects(rep), Experiments) {

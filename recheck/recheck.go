@@ -112,7 +112,7 @@ func planAlone(rep report.Report, specs []job.Spec, pick func(report.TestRow) bo
 // that failed there in the first run and passed every re-run alone: the
 // first run's conditions (its flags, -run and -skip included, its -count,
 // the -shuffle seed the cell printed), with the targets' siblings. A test
-// that fails again is order-dependent (report.WithReruns).
+// that fails again is order-dependent (report.Build).
 func PlanWithSiblings(rep report.Report, specs []job.Spec, n int, nonce string) []Run {
 	byCell := specsByCell(specs)
 	seeds := map[string]map[string]int64{}

@@ -45,7 +45,7 @@ func TestAnnotationsPanicsAndBuildFailures(t *testing.T) {
 	for _, c := range cells {
 		results = append(results, job.Result{Cell: c, Status: job.StatusFailed, TestJSON: readCapture(t, "go126-outcomes.json")})
 	}
-	r := report.Build(report.Meta{Source: report.Source{Module: "example.com/fx", Dir: "sub/dir"}}, results)
+	r := report.Build(report.Meta{Source: report.Source{Module: "example.com/fx", Dir: "sub/dir"}}, report.Runs{Cells: results})
 	got := annotationsOf(t, r)
 	for _, want := range []string{
 		"::error file=sub/dir/broken/broken_test.go,line=6,title=broken did not build (all cells that ran it)::cannot use Answer() (value of type int) as string value in variable declaration\n",

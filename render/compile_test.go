@@ -34,7 +34,7 @@ func compileReport(t *testing.T) report.Report {
 		Steps:     []job.StepResult{{Name: job.StepCompile, ExitCode: 1, Stdout: stdout}, {Name: job.StepTest}},
 		Run:       &testjson.Run{Tests: []testjson.Test{{Package: "example.com/m/x", Name: "TestJoin", Outcome: testjson.Pass}}},
 	}
-	return report.Build(report.Meta{Source: report.Source{Module: "example.com/m"}}, []job.Result{res})
+	return report.Build(report.Meta{Source: report.Source{Module: "example.com/m"}}, report.Runs{Cells: []job.Result{res}})
 }
 
 const wantCompileLine = "example.com/m/x does not build for windows/amd64: undefined: sep"

@@ -65,7 +65,8 @@ func fixtureReport(t testing.TB) report.Report {
 		CreatedAt: start.Add(2 * time.Minute),
 		Source:    report.Source{Module: "example.com/fx", GoLine: "1.23", Revision: "0123456789abcdef0123456789abcdef01234567"},
 		Options:   report.Options{Packages: []string{"./basic", "./platform", "./cgostack", "./racy"}, Race: "auto", Count: 1},
-	}, results)
+	}, report.Runs{Cells: results})
+
 }
 
 func readCapture(t testing.TB, name string) string {

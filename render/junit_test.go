@@ -171,7 +171,7 @@ func TestJUnitHostileOutput(t *testing.T) {
 		stream += `{"Action":"output","Package":"p","Test":"TestX","Output":` + string(q) + "}\n"
 	}
 	stream += `{"Action":"fail","Package":"p","Test":"TestX"}` + "\n" + `{"Action":"fail","Package":"p"}` + "\n"
-	r := report.Build(report.Meta{}, []job.Result{{Cell: cell, Status: job.StatusFailed, TestJSON: stream}})
+	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{{Cell: cell, Status: job.StatusFailed, TestJSON: stream}}})
 	doc := decodeJUnit(t, r)
 	c := findCase(t, doc, cell.String(), "p", "TestX")
 	if c.Failure == nil || !strings.Contains(c.Failure.Text, "]]> <tag> & ") || !strings.Contains(c.Failure.Text, "\uFFFD[31mred") {
@@ -184,7 +184,7 @@ func TestJUnitCellCutShort(t *testing.T) {
 	stream := readCapture(t, "go126-timeout.json")
 	stream = stream[:strings.Index(stream, "panic: test timed out")]
 	stream = stream[:strings.LastIndex(stream, "\n")+1]
-	r := report.Build(report.Meta{}, []job.Result{{Cell: cell, Status: job.StatusTimeout, Message: "cell timed out after 1m0s", TestJSON: stream}})
+	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{{Cell: cell, Status: job.StatusTimeout, Message: "cell timed out after 1m0s", TestJSON: stream}}})
 	doc := decodeJUnit(t, r)
 	c := findCase(t, doc, cell.String(), "parity", "cell "+cell.String())
 	if c.Error == nil || c.Error.Type != "timeout" {
@@ -194,7 +194,7 @@ func TestJUnitCellCutShort(t *testing.T) {
 		t.Errorf("TestSleeps = %+v", sleeps)
 	}
 	// A cell that failed with no failing test still shows red.
-	r = report.Build(report.Meta{}, []job.Result{{Cell: cell, Status: job.StatusFailed, TestJSON: "go: -race requires cgo; enable cgo by setting CGO_ENABLED=1\n"}})
+	r = report.Build(report.Meta{}, report.Runs{Cells: []job.Result{{Cell: cell, Status: job.StatusFailed, TestJSON: "go: -race requires cgo; enable cgo by setting CGO_ENABLED=1\n"}}})
 	doc = decodeJUnit(t, r)
 	c = findCase(t, doc, cell.String(), "parity", "cell "+cell.String())
 	if c.Error == nil || !strings.Contains(c.Error.Text, "-race requires cgo") {

@@ -72,13 +72,22 @@ func (m *md) header() {
 }
 
 func (m *md) cellsTable() {
-	m.printf("| Cell | Status | Pass | Fail | Skip | Other | Time | Image |\n")
-	m.printf("|---|---|--:|--:|--:|--:|--:|---|\n")
+	flaky := flakyColumn(m.r)
+	if flaky {
+		m.printf("| Cell | Status | Pass | Fail | Skip | Other | Flaky | Time | Image |\n")
+		m.printf("|---|---|--:|--:|--:|--:|--:|--:|---|\n")
+	} else {
+		m.printf("| Cell | Status | Pass | Fail | Skip | Other | Time | Image |\n")
+		m.printf("|---|---|--:|--:|--:|--:|--:|---|\n")
+	}
 	for _, c := range m.r.Cells {
 		n := c.Counts
 		counts := fmt.Sprintf("%d | %d | %d | %d", n.Pass, n.Fail, n.Skip, n.Other())
+		if flaky {
+			counts += fmt.Sprintf(" | %d", n.Flaky)
+		}
 		if !c.RanTests() && n == (report.Counts{}) {
-			counts = "– | – | – | –"
+			counts = strings.TrimSuffix(strings.Repeat("– | ", 4+boolInt(flaky)), " | ")
 		}
 		m.printf("| %s | %s | %s | %s | %s |\n", cellText(c.Name), cellText(string(c.Status)), counts, duration(c.DurationSeconds), cellText(shortDigest(c)))
 	}

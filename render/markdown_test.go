@@ -75,10 +75,11 @@ func TestMarkdownHostileNames(t *testing.T) {
 }
 
 func TestMarkdownPass(t *testing.T) {
-	r := report.Build(report.Meta{Source: report.Source{Module: "example.com/fx"}}, []job.Result{{
+	r := report.Build(report.Meta{Source: report.Source{Module: "example.com/fx"}}, report.Runs{Cells: []job.Result{{
 		Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}, Status: job.StatusPassed,
 		TestJSON: readCapture(t, "go126-attrs.json"),
-	}})
+	}}})
+
 	var b strings.Builder
 	if err := Markdown(&b, r); err != nil {
 		t.Fatal(err)

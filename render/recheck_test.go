@@ -32,20 +32,24 @@ func recheckReport(failOnFlaky bool) report.Report {
 			{Package: "ex/stack", Test: "TestStack", Results: []report.Result{res(g, testjson.Pass), res(m, testjson.Crashed)}},
 		},
 	}
-	var rr []report.Rerun
-	for range 2 {
-		rr = append(rr,
-			report.Rerun{Package: "ex/flaky", Test: "TestFlake", Cell: g.String(), Outcome: testjson.Pass},
-			report.Rerun{Package: "ex/flaky", Test: "TestFlake", Cell: m.String(), Outcome: testjson.Pass},
-			report.Rerun{Package: "ex/stack", Test: "TestStack", Cell: g.String(), Outcome: testjson.Pass},
-			report.Rerun{Package: "ex/stack", Test: "TestStack", Cell: m.String(), Outcome: testjson.Crashed})
+	// The re-runs, as Build records them: two per cell.
+	for i, rr := range [][2]testjson.Outcome{{testjson.Pass, testjson.Pass}, {testjson.Pass, testjson.Crashed}} {
+		for j := range r.Tests[i].Results {
+			r.Tests[i].Results[j].Reruns = []testjson.Outcome{rr[j], rr[j]}
+		}
 	}
-	r = report.WithReruns(r, rr)
-	return report.WithExplanations(r, map[[2]string]report.Explanation{{"ex/stack", "TestStack"}: {
+	r.Tests[1].Explanation = &report.Explanation{
 		Cell: m.String(), Passing: g.String(), Confirmed: true, Experiment: "c-stack-8m",
 		Text:  "confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks",
 		Tried: []report.Trial{{ID: "cgo-flip", Description: "CGO_ENABLED flipped", Outcome: testjson.BuildFail}, {ID: "c-stack-8m", Description: "8 MiB C thread stacks", Outcome: testjson.Pass}},
-	}})
+	}
+	// A merge of one report derives what its runs imply (flaky, divergent,
+	// the verdict), as Build does.
+	r, err := report.Merge(r)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }
 
 func TestRenderersShowFlakyAndExplanations(t *testing.T) {
@@ -118,16 +122,15 @@ func TestIntermittentCountsEverywhere(t *testing.T) {
 			`{"Action":"output","Package":"p","Output":"` + map[string]string{"pass": "ok  ", "fail": "FAIL"}[o] + `\tp\t0.01s\n"}` + "\n" +
 			`{"Action":"` + o + `","Package":"p"}` + "\n"
 	}
-	r := report.Build(report.Meta{}, []job.Result{
-		{Cell: glibc, Status: job.StatusPassed, TestJSON: stream("pass")},
-		{Cell: musl, Status: job.StatusFailed, TestJSON: stream("fail")},
-	})
 	var rr []report.Rerun
 	for _, o := range []testjson.Outcome{testjson.Fail, testjson.Pass, testjson.Fail, testjson.Fail, testjson.Fail, testjson.Pass, testjson.Fail} {
 		rr = append(rr, report.Rerun{Package: "p", Test: "TestX", Cell: musl.String(), Outcome: o})
 		rr = append(rr, report.Rerun{Package: "p", Test: "TestX", Cell: glibc.String(), Outcome: testjson.Pass})
 	}
-	r = report.WithReruns(r, rr)
+	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{
+		{Cell: glibc, Status: job.StatusPassed, TestJSON: stream("pass")},
+		{Cell: musl, Status: job.StatusFailed, TestJSON: stream("fail")},
+	}, Reruns: rr})
 	if len(r.Divergences) != 1 || !r.Divergences[0].Intermittent {
 		t.Fatalf("divergences %+v", r.Divergences)
 	}
@@ -149,5 +152,38 @@ func TestIntermittentCountsEverywhere(t *testing.T) {
 	}
 	if !strings.Contains(junit.String(), `<property name="intermittent" value="`+want) {
 		t.Errorf("junit property missing:\n%s", junit.String())
+	}
+}
+
+// A cell whose only result counts as flaky must not read as if nothing ran
+// there: the cells tables give flaky tests their own column.
+func TestCellsTablesCountFlakyTests(t *testing.T) {
+	r := recheckReport(false)
+	var term, md strings.Builder
+	if err := Terminal(&term, r, TerminalOptions{Width: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	musl := "go1.26.8/musl/amd64"
+	for name, out := range map[string]string{"terminal": term.String(), "markdown": md.String()} {
+		var header, row string
+		for _, l := range strings.Split(out, "\n") {
+			if header == "" && strings.Contains(l, "SKIP") || strings.Contains(l, "| Skip |") {
+				header = l
+			}
+			if row == "" && strings.Contains(l, musl) && (strings.Contains(l, "failed") || strings.Contains(l, "| failed |")) {
+				row = l
+			}
+		}
+		if !strings.Contains(strings.ToLower(header), "flaky") {
+			t.Errorf("%s: cells header %q has no flaky column", name, header)
+		}
+		f := strings.FieldsFunc(row, func(r rune) bool { return r == ' ' || r == '|' })
+		// cell, status, pass, fail, skip, other, flaky
+		if len(f) < 7 || f[2] != "0" || f[3] != "0" || f[5] != "1" || f[6] != "1" {
+			t.Errorf("%s: musl row %q: want pass 0, fail 0, other 1, flaky 1", name, row)
+		}
 	}
 }

@@ -155,13 +155,21 @@ func (t *term) cells(r report.Report) {
 		statusW = max(statusW, len(c.Status))
 	}
 	t.w.WriteString("\n")
-	t.line("%-*s  %-*s  %5s %5s %5s %5s  %7s  %s", nameW, "CELL", statusW, "STATUS", "PASS", "FAIL", "SKIP", "OTHER", "TIME", "IMAGE")
+	flaky := flakyColumn(r)
+	head := fmt.Sprintf("%5s %5s %5s %5s", "PASS", "FAIL", "SKIP", "OTHER")
+	if flaky {
+		head += fmt.Sprintf(" %5s", "FLAKY")
+	}
+	t.line("%-*s  %-*s  %s  %7s  %s", nameW, "CELL", statusW, "STATUS", head, "TIME", "IMAGE")
 	for _, c := range r.Cells {
 		status := t.status(c.Status) + strings.Repeat(" ", statusW-len(c.Status))
 		n := c.Counts
 		counts := fmt.Sprintf("%5d %5d %5d %5d", n.Pass, n.Fail, n.Skip, n.Other())
+		if flaky {
+			counts += fmt.Sprintf(" %5d", n.Flaky)
+		}
 		if !c.RanTests() && n == (report.Counts{}) {
-			counts = fmt.Sprintf("%5s %5s %5s %5s", "-", "-", "-", "-")
+			counts = strings.TrimSuffix(strings.Repeat("    - ", 4+boolInt(flaky)), " ")
 		}
 		t.line("%-*s  %s  %s  %7s  %s", nameW, c.Name, status, counts, duration(c.DurationSeconds), shortDigest(c))
 	}
@@ -436,4 +444,23 @@ func skipEscape(s string, i int) int {
 		}
 	}
 	return j
+}
+
+// flakyColumn reports whether the cells tables need a flaky column: a
+// result that counts as flaky is counted nowhere else, so without it a
+// cell whose tests all were flaky would read as if nothing ran.
+func flakyColumn(r report.Report) bool {
+	for _, c := range r.Cells {
+		if c.Counts.Flaky > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

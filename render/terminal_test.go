@@ -104,10 +104,11 @@ func TestTerminalSanitisesOutput(t *testing.T) {
 }
 
 func TestTerminalPass(t *testing.T) {
-	r := report.Build(report.Meta{}, []job.Result{{
+	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{{
 		Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}, Status: job.StatusPassed,
 		TestJSON: readCapture(t, "go126-attrs.json"),
-	}})
+	}}})
+
 	out := terminal(t, r, TerminalOptions{})
 	if !strings.HasSuffix(out, "\nPASS\n") || strings.Contains(out, "DIVERGENT") || strings.Contains(out, "FAILING") {
 		t.Errorf("passing report:\n%s", out)
@@ -131,8 +132,9 @@ func TestCondenseDecisions(t *testing.T) {
 // exit status is unknown.
 func TestLostStepSaysItsExitIsUnknown(t *testing.T) {
 	cell := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}
-	r := report.Build(report.Meta{}, []job.Result{{Cell: cell, Status: job.StatusRuntimeLost, Message: "the daemon went away",
-		Steps: []job.StepResult{{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}}}})
+	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{{Cell: cell, Status: job.StatusRuntimeLost, Message: "the daemon went away",
+		Steps: []job.StepResult{{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}}}}})
+
 	var term, junit strings.Builder
 	if err := Terminal(&term, r, TerminalOptions{Width: 120}); err != nil {
 		t.Fatal(err)

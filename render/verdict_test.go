@@ -26,9 +26,10 @@ func markdown(t *testing.T, r report.Report) string {
 // go126-forged.json: a test wrote test2json events into go test's stdout.
 // Every renderer says so, and JUnit makes CI fail on it.
 func TestForgedOutputInEveryRenderer(t *testing.T) {
-	r := report.Build(report.Meta{Options: report.Options{Count: 1}}, []job.Result{
+	r := report.Build(report.Meta{Options: report.Options{Count: 1}}, report.Runs{Cells: []job.Result{
 		{Cell: amd64Cell, Status: job.StatusFailed, TestJSON: readCapture(t, "go126-forged.json")},
-	})
+	}})
+
 	doc := decodeJUnit(t, r)
 	c := findCase(t, doc, amd64Cell.String(), "parity", "forged test output in "+amd64Cell.String())
 	if c.Error == nil || c.Error.Type != "tampered" || !strings.Contains(c.Error.Message, `example.com/forge/a: "fail" of TestA after the package's result`) ||
@@ -60,9 +61,10 @@ func TestForgedOutputInEveryRenderer(t *testing.T) {
 // a cell marked not-runnable showed failures="0").
 func TestJUnitCellNotComparedKeepsItsTests(t *testing.T) {
 	for _, st := range []job.Status{job.StatusNotRunnable, job.StatusError, job.StatusKilled, job.StatusOutOfMemory} {
-		r := report.Build(report.Meta{}, []job.Result{
+		r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{
 			{Cell: amd64Cell, Status: st, Message: "why " + string(st), TestJSON: readCapture(t, "go126-outcomes.json")},
-		})
+		}})
+
 		doc := decodeJUnit(t, r)
 		s := doc.Suites[0]
 		if s.Failures == 0 || doc.Failures == 0 {
@@ -85,10 +87,11 @@ func TestInfrastructureOutcomeInRenderers(t *testing.T) {
 	cut := full[:strings.Index(full, "panic: test timed out")]
 	cut = cut[:strings.LastIndex(cut, "\n")+1]
 	msg := "out of memory during test: the kernel killed a process of the cell (memory limit 512 MiB)"
-	r := report.Build(report.Meta{}, []job.Result{
+	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{
 		{Cell: amd64Cell, Status: job.StatusOutOfMemory, Message: msg, TestJSON: cut},
 		{Cell: muslCell, Status: job.StatusFailed, TestJSON: full},
-	})
+	}})
+
 	term := terminal(t, r, TerminalOptions{})
 	if !strings.Contains(term, "go1.26.8/glibc/amd64  out-of-memory: "+msg) || strings.Contains(term, "DIVERGENT") {
 		t.Errorf("terminal:\n%s", term)
@@ -113,7 +116,7 @@ func TestInfrastructureOutcomeInRenderers(t *testing.T) {
 }
 
 func TestCachedResultsShown(t *testing.T) {
-	r := report.Build(report.Meta{}, []job.Result{{Cell: amd64Cell, Status: job.StatusPassed, TestJSON: readCapture(t, "go126-cached.json")}})
+	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{{Cell: amd64Cell, Status: job.StatusPassed, TestJSON: readCapture(t, "go126-cached.json")}}})
 	want := "packages replayed from go test's cache, not run this time (go1.26.8/glibc/amd64 2): run with --count=1 to run them"
 	if term := terminal(t, r, TerminalOptions{}); !strings.Contains(term, "cached: "+want) {
 		t.Errorf("terminal:\n%s", term)

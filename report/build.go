@@ -17,11 +17,22 @@ const PassOutputLimit = 4 << 10
 // stderrTailLines is how much of a failed step's stderr a cell keeps.
 const stderrTailLines = 20
 
-// Build makes the report of one run. It is pure: results are parsed, not
-// run. Results for the same cell replace earlier ones (a rerun).
-func Build(meta Meta, results []job.Result) Report {
+// Runs is everything one report is made of: the cells' first runs, the
+// re-runs of failing and divergent tests (alone and with their siblings),
+// and what the experiments found. The pipeline gathers them; Build turns
+// them into the report in one go, so a report never depends on the order
+// it was patched in.
+type Runs struct {
+	Cells        []job.Result
+	Reruns       []Rerun
+	Explanations map[[2]string]Explanation // by package and test
+}
+
+// Build makes the report of all of a run's runs. It is pure: results are
+// parsed, not run. Results for the same cell replace earlier ones.
+func Build(meta Meta, runs Runs) Report {
 	byCell := map[matrix.Cell]job.Result{}
-	for _, res := range results {
+	for _, res := range runs.Cells {
 		byCell[res.Cell] = res
 	}
 	r := Report{
@@ -45,10 +56,14 @@ func Build(meta Meta, results []job.Result) Report {
 			row.Results = append(row.Results, res)
 		}
 	}
-	for _, row := range rows {
+	addReruns(rows, runs.Reruns)
+	for key, row := range rows {
+		if e, ok := runs.Explanations[[2]string{key.pkg, key.test}]; ok {
+			row.Explanation = &e
+		}
 		r.Tests = append(r.Tests, *row)
 	}
-	r.Compile = CompileTargets(results)
+	r.Compile = CompileTargets(runs.Cells)
 	return finish(r)
 }
 

@@ -163,7 +163,7 @@ func TestBuildBuildFailure(t *testing.T) {
 	stdout := capture(t, "go123-outcomes.json")
 	stderr := capture(t, "go123-outcomes.stderr")
 	res := job.Result{Cell: muslAMD64, Status: job.StatusFailed, TestJSON: stdout, Steps: []job.StepResult{{Name: job.StepTest, ExitCode: 1, Stderr: stderr}}}
-	r := Build(fixtureMeta(), []job.Result{res})
+	r := Build(fixtureMeta(), Runs{Cells: []job.Result{res}})
 	row := findRow(t, r, "example.com/fx/broken", "")
 	got, _ := row.Result(muslAMD64.String())
 	if got.Outcome != testjson.BuildFail || !strings.Contains(got.Output, "cannot use Answer()") {
@@ -188,7 +188,7 @@ func TestBuildCellTimeout(t *testing.T) {
 	cut := raw[:strings.Index(raw, "panic: test timed out")]
 	cut = cut[:strings.LastIndex(cut, "\n")+1]
 	res := job.Result{Cell: glibcAMD64, Status: job.StatusTimeout, Message: "cell timed out after 1m", TestJSON: cut}
-	r := Build(fixtureMeta(), []job.Result{res})
+	r := Build(fixtureMeta(), Runs{Cells: []job.Result{res}})
 	got, _ := findRow(t, r, "example.com/fx/slow", "TestSleeps").Result(glibcAMD64.String())
 	if got.Outcome != testjson.Timeout {
 		t.Errorf("TestSleeps = %v, want timeout", got.Outcome)
@@ -198,7 +198,7 @@ func TestBuildCellTimeout(t *testing.T) {
 	}
 	// Without the cell timing out, the same stream is a crash.
 	res.Status = job.StatusFailed
-	r = Build(fixtureMeta(), []job.Result{res})
+	r = Build(fixtureMeta(), Runs{Cells: []job.Result{res}})
 	got, _ = findRow(t, r, "example.com/fx/slow", "TestSleeps").Result(glibcAMD64.String())
 	if got.Outcome != testjson.Crashed {
 		t.Errorf("TestSleeps = %v, want crashed", got.Outcome)
@@ -207,14 +207,14 @@ func TestBuildCellTimeout(t *testing.T) {
 
 func TestBuildShuffleSeedsAndRepeatedRuns(t *testing.T) {
 	res := job.Result{Cell: glibcAMD64, Status: job.StatusFailed, TestJSON: capture(t, "go126-shuffle.json")}
-	c := Build(fixtureMeta(), []job.Result{res}).Cells[0]
+	c := Build(fixtureMeta(), Runs{Cells: []job.Result{res}}).Cells[0]
 	if len(c.ShuffleSeeds) != 2 || c.ShuffleSeeds["example.com/fx/basic"] == 0 {
 		t.Errorf("shuffle seeds = %v", c.ShuffleSeeds)
 	}
 	res.TestJSON = capture(t, "go126-count2.json")
 	meta := fixtureMeta()
 	meta.Options.Count = 2 // as the capture was made
-	r := Build(meta, []job.Result{res})
+	r := Build(meta, Runs{Cells: []job.Result{res}})
 	row := findRow(t, r, "example.com/fx/flaky", "TestFlaky")
 	got, _ := row.Result(glibcAMD64.String())
 	if !row.Flaky || !got.Flaky || !slices.Equal(got.Runs, []testjson.Outcome{testjson.Fail, testjson.Pass}) {
@@ -238,7 +238,7 @@ func TestBuildStepStderrTail(t *testing.T) {
 		Cell: glibcAMD64, Status: job.StatusDepsFailed, Message: "go mod verify failed",
 		Steps: []job.StepResult{{Name: job.StepDeps, ExitCode: 1, Stderr: strings.Join(lines, "\n") + "\n", Duration: time.Second}},
 	}
-	c := Build(fixtureMeta(), []job.Result{res}).Cells[0]
+	c := Build(fixtureMeta(), Runs{Cells: []job.Result{res}}).Cells[0]
 	tail := c.Steps[0].StderrTail
 	if n := strings.Count(tail, "\n"); n != stderrTailLines-1 || !strings.HasSuffix(tail, "checksum mismatch") {
 		t.Errorf("stderr tail (%d newlines) = %q", n, tail)
@@ -260,7 +260,7 @@ func TestBuildIsPure(t *testing.T) {
 	results := fixtureResults(t)
 	slices.Reverse(results)
 	var jc strings.Builder
-	if err := Build(fixtureMeta(), results).WriteJSON(&jc); err != nil {
+	if err := Build(fixtureMeta(), Runs{Cells: results}).WriteJSON(&jc); err != nil {
 		t.Fatal(err)
 	}
 	if jc.String() != ja.String() {
@@ -288,4 +288,52 @@ func findCell(t *testing.T, r Report, name string) Cell {
 	}
 	t.Fatalf("no cell %s", name)
 	return Cell{}
+}
+
+// The report is a pure function of all runs: reports built on the way (to
+// decide what to re-run) change nothing, a merge of the report is the
+// report, and each result keeps its re-runs in the order they ran.
+func TestBuildOnceFromAllRuns(t *testing.T) {
+	pkg, test := "example.com/fx/platform", "TestPrintfNullPointer"
+	mu, gl := muslAMD64.String(), glibcAMD64.String()
+	all := Runs{
+		Cells: fixtureResults(t),
+		Reruns: []Rerun{
+			{Package: pkg, Test: test, Cell: mu, Outcome: testjson.Fail},
+			{Package: pkg, Test: test, Cell: gl, Outcome: testjson.Pass},
+			{Package: pkg, Test: test, Cell: mu, Outcome: testjson.Pass},
+			{Package: pkg, Test: test, Cell: gl, Outcome: testjson.Pass},
+		},
+		Explanations: map[[2]string]Explanation{{pkg, test}: {Cell: mu, Passing: gl, Text: "not confirmed"}},
+	}
+	asJSON := func(r Report) string {
+		var b strings.Builder
+		if err := r.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	want := asJSON(Build(fixtureMeta(), all))
+	Build(fixtureMeta(), Runs{Cells: all.Cells})
+	Build(fixtureMeta(), Runs{Cells: all.Cells, Reruns: all.Reruns[:2]})
+	r := Build(fixtureMeta(), all)
+	if got := asJSON(r); got != want {
+		t.Fatal("a report built on the way changed the final one")
+	}
+	m, err := Merge(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.MergedFrom = nil // the merge's record of what it merged
+	if asJSON(m) != want {
+		t.Fatal("a merge of the report differs from the report")
+	}
+	row := findRow(t, r, pkg, test)
+	res, _ := row.Result(mu)
+	if !slices.Equal(res.Reruns, []testjson.Outcome{testjson.Fail, testjson.Pass}) || !res.Flaky {
+		t.Errorf("musl re-runs %v flaky %v: want [fail pass], flaky", res.Reruns, res.Flaky)
+	}
+	if row.Explanation == nil || row.Explanation.Text != "not confirmed" {
+		t.Errorf("explanation %+v", row.Explanation)
+	}
 }

@@ -23,12 +23,12 @@ func TestCachedCellKeepsRecordedTime(t *testing.T) {
 			},
 		}
 	}
-	rep := Build(Meta{}, []job.Result{cell(true)})
+	rep := Build(Meta{}, Runs{Cells: []job.Result{cell(true)}})
 	c := rep.Cells[0]
 	if c.DurationSeconds != 602 || !c.Steps[0].Cached || !c.Steps[1].Cached || c.Steps[1].DurationSeconds != 600 || !c.Started.Equal(ran) {
 		t.Fatalf("replayed cell: %+v", c)
 	}
-	rep = Build(Meta{}, []job.Result{cell(false)})
+	rep = Build(Meta{}, Runs{Cells: []job.Result{cell(false)}})
 	if c := rep.Cells[0]; c.DurationSeconds != 0.5 || c.Steps[0].Cached || !c.Started.Equal(now) {
 		t.Fatalf("fresh cell: %+v", c)
 	}

@@ -45,10 +45,11 @@ func compileResult(steps ...job.StepResult) job.Result {
 }
 
 func TestCompileTargets(t *testing.T) {
-	r := Build(Meta{}, []job.Result{compileResult(
+	r := Build(Meta{}, Runs{Cells: []job.Result{compileResult(
 		job.StepResult{Name: job.StepCompile, ExitCode: 1, Stdout: compileStdout},
 		job.StepResult{Name: job.StepTest},
-	)})
+	)}})
+
 	if len(r.Compile) != 3 {
 		t.Fatalf("compile = %+v", r.Compile)
 	}
@@ -81,12 +82,12 @@ func TestCompileTargets(t *testing.T) {
 func TestCompileTargetsNotBuilt(t *testing.T) {
 	res := compileResult()
 	res.Status, res.Message = job.StatusDepsFailed, "go mod download/verify failed (exit 1)"
-	r := Build(Meta{}, []job.Result{res})
+	r := Build(Meta{}, Runs{Cells: []job.Result{res}})
 	if len(r.Compile) != 3 || r.Compile[1].Built || !strings.Contains(r.Compile[1].Message, "stopped before its compile step (deps-failed: go mod download") {
 		t.Fatalf("compile = %+v", r.Compile)
 	}
 	cut := strings.SplitAfter(compileStdout, "undefined: sep\\n\"}\n")[0]
-	r = Build(Meta{}, []job.Result{compileResult(job.StepResult{Name: job.StepCompile, ExitCode: 137, Stdout: cut, Stderr: "killed"}, job.StepResult{Name: job.StepTest})})
+	r = Build(Meta{}, Runs{Cells: []job.Result{compileResult(job.StepResult{Name: job.StepCompile, ExitCode: 137, Stdout: cut, Stderr: "killed"}, job.StepResult{Name: job.StepTest})}})
 	if !r.Compile[0].OK() || r.Compile[1].Built || !strings.Contains(r.Compile[1].Message, "ended before this target finished: killed") {
 		t.Fatalf("cut short: %+v", r.Compile)
 	}
@@ -98,16 +99,16 @@ func TestCompileTargetsNotBuilt(t *testing.T) {
 func TestCompileTargetsAbsentWithoutDecision(t *testing.T) {
 	res := compileResult(job.StepResult{Name: job.StepTest})
 	res.Decisions = nil
-	if r := Build(Meta{}, []job.Result{res}); r.Compile != nil || !r.Conclusion.OK {
+	if r := Build(Meta{}, Runs{Cells: []job.Result{res}}); r.Compile != nil || !r.Conclusion.OK {
 		t.Fatalf("no --compile: compile %+v, verdict %+v", r.Compile, r.Conclusion)
 	}
 }
 
 func TestMergeKeepsCompileTargets(t *testing.T) {
-	a := Build(Meta{}, []job.Result{compileResult(job.StepResult{Name: job.StepCompile, ExitCode: 1, Stdout: compileStdout}, job.StepResult{Name: job.StepTest})})
+	a := Build(Meta{}, Runs{Cells: []job.Result{compileResult(job.StepResult{Name: job.StepCompile, ExitCode: 1, Stdout: compileStdout}, job.StepResult{Name: job.StepTest})}})
 	other := job.Result{Cell: matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.ARM64}, Status: job.StatusPassed,
 		Run: &testjson.Run{Tests: []testjson.Test{{Package: "example.com/m/x", Name: "TestJoin", Outcome: testjson.Pass}}}}
-	b := Build(Meta{}, []job.Result{other})
+	b := Build(Meta{}, Runs{Cells: []job.Result{other}})
 	m, err := Merge(a, b)
 	if err != nil {
 		t.Fatal(err)

@@ -32,10 +32,11 @@ func TestFailfastDoesNotCompareTestsNotRun(t *testing.T) {
 `
 	musl := matrix.Cell{Go: "1.27.1", Libc: matrix.Musl, Arch: matrix.AMD64}
 	glibc := matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.AMD64}
-	r := Build(Meta{Source: Source{Module: "m"}, Options: Options{Packages: []string{"./..."}, Failfast: true}}, []job.Result{
+	r := Build(Meta{Source: Source{Module: "m"}, Options: Options{Packages: []string{"./..."}, Failfast: true}}, Runs{Cells: []job.Result{
 		{Cell: musl, Status: job.StatusFailed, Steps: steps(1, ""), TestJSON: stopped},
 		{Cell: glibc, Status: job.StatusPassed, Steps: steps(0, ""), TestJSON: ran},
-	})
+	}})
+
 	for _, d := range r.Divergences {
 		if d.Test == "TestB" {
 			t.Fatalf("TestB, not run in %s, diverges: %+v", musl, d)

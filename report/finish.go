@@ -25,6 +25,9 @@ func finish(r Report) Report {
 	for i := range r.Tests {
 		row := &r.Tests[i]
 		row.Failed, row.Flaky, row.Divergent, row.Cause = false, false, false, nil
+		for j := range row.Results {
+			rerunFlags(&row.Results[j])
+		}
 		for _, res := range row.Results {
 			// A failure in a cell where the test is flaky is reported as
 			// flakiness (Report.Flaky), not as a failure.

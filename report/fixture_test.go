@@ -128,5 +128,5 @@ func fixtureResults(t testing.TB) []job.Result {
 
 func fixtureReport(t testing.TB) Report {
 	t.Helper()
-	return Build(fixtureMeta(), fixtureResults(t))
+	return Build(fixtureMeta(), Runs{Cells: fixtureResults(t)})
 }

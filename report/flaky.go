@@ -58,31 +58,15 @@ type Trial struct {
 	Runs   int `json:"runs,omitempty"`
 }
 
-// WithReruns adds re-run outcomes to the report's results and recomputes
-// flakiness, divergences and the verdict: a test whose runs in one cell
-// disagree is flaky there, and a cell where it is flaky takes no part in
-// deciding whether it diverges.
-func WithReruns(r Report, reruns []Rerun) Report {
-	// r's rows and results are shared with the caller's report: copy them,
-	// so the caller's is left as it was.
-	r.Cells, r.Tests = slices.Clone(r.Cells), slices.Clone(r.Tests)
-	for i := range r.Tests {
-		r.Tests[i].Results = slices.Clone(r.Tests[i].Results)
-		for j := range r.Tests[i].Results {
-			res := &r.Tests[i].Results[j]
-			res.Reruns, res.WithSiblings = slices.Clip(res.Reruns), slices.Clip(res.WithSiblings)
-		}
-	}
-	index := map[rowKey]int{}
-	for i, row := range r.Tests {
-		index[rowKey{row.Package, row.Test}] = i
-	}
+// addReruns adds re-run outcomes to their rows' results, in the order
+// given. finish decides from all of a result's runs whether it is flaky or
+// order-dependent.
+func addReruns(rows map[rowKey]*TestRow, reruns []Rerun) {
 	for _, rr := range reruns {
-		i, ok := index[rowKey{rr.Package, rr.Test}]
+		row, ok := rows[rowKey{rr.Package, rr.Test}]
 		if !ok || !rr.Outcome.Ran() {
 			continue
 		}
-		row := &r.Tests[i]
 		for j := range row.Results {
 			res := &row.Results[j]
 			if res.Cell != rr.Cell {
@@ -93,14 +77,22 @@ func WithReruns(r Report, reruns []Rerun) Report {
 			} else {
 				res.Reruns = append(res.Reruns, rr.Outcome)
 			}
-			_, flaky := testjson.Combine(allRuns(*res))
-			res.Flaky = res.Flaky || flaky
-			if orderDependent(*res) {
-				res.Flaky, res.OrderDependent = false, true
-			}
 		}
 	}
-	return finish(r)
+}
+
+// rerunFlags decides, from all of a re-run result's runs, whether it is
+// flaky (its runs in that cell disagree) or order-dependent (which is never
+// flaky). A result without re-runs keeps what its first run said.
+func rerunFlags(res *Result) {
+	if len(res.Reruns)+len(res.WithSiblings) == 0 {
+		return
+	}
+	_, flaky := testjson.Combine(allRuns(*res))
+	res.Flaky = res.Flaky || flaky
+	if orderDependent(*res) {
+		res.Flaky, res.OrderDependent = false, true
+	}
 }
 
 // orderDependent reports whether a result failed with its siblings (the
@@ -145,16 +137,6 @@ func joinOutcomes(os []testjson.Outcome) string {
 
 func isOrderDependent(row TestRow) bool {
 	return slices.ContainsFunc(row.Results, func(r Result) bool { return r.OrderDependent })
-}
-
-// WithExplanations attaches experiment findings to their rows.
-func WithExplanations(r Report, ex map[[2]string]Explanation) Report {
-	for i := range r.Tests {
-		if e, ok := ex[[2]string{r.Tests[i].Package, r.Tests[i].Test}]; ok {
-			r.Tests[i].Explanation = &e
-		}
-	}
-	return r
 }
 
 // allRuns is every run of a result: the first run's (one per -count) and

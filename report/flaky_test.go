@@ -27,7 +27,7 @@ func TestRerunsTellFlakyFromDivergent(t *testing.T) {
 
 	// musl fails once in three runs, passes the others: flaky there, and
 	// with glibc consistent, nothing diverges.
-	r := WithReruns(first, append(reruns(g26a, pass, pass), reruns(m26a, pass, pass)...))
+	r := withReruns(first, append(reruns(g26a, pass, pass), reruns(m26a, pass, pass)...))
 	row := r.Tests[0]
 	if row.Divergent || len(r.Divergences) != 0 || row.Failed || !row.Flaky {
 		t.Fatalf("row divergent=%v failed=%v flaky=%v, want flaky only", row.Divergent, row.Failed, row.Flaky)
@@ -61,7 +61,7 @@ func TestRerunsTellFlakyFromDivergent(t *testing.T) {
 func TestRerunsKeepAConsistentDivergence(t *testing.T) {
 	cells := []Cell{g26a, m26a}
 	first := synth(cells, map[string]testjson.Outcome{g26a.Name: pass, m26a.Name: fail})
-	r := WithReruns(first, append(reruns(g26a, pass, pass), reruns(m26a, fail, fail)...))
+	r := withReruns(first, append(reruns(g26a, pass, pass), reruns(m26a, fail, fail)...))
 	row := r.Tests[0]
 	if !row.Divergent || row.Flaky || len(r.Flaky) != 0 || r.Conclusion.OK {
 		t.Fatalf("consistent cells must still diverge: %+v, verdict %+v", row, r.Conclusion)
@@ -77,7 +77,7 @@ func TestRerunsDivergenceOnlyAmongConsistentCells(t *testing.T) {
 	cells := []Cell{g26a, g26r, m26a}
 	first := synth(cells, map[string]testjson.Outcome{g26a.Name: pass, g26r.Name: pass, m26a.Name: fail})
 	rr := append(reruns(g26a, fail, pass), reruns(m26a, fail, fail)...)
-	r := WithReruns(first, append(rr, reruns(g26r, pass, pass)...))
+	r := withReruns(first, append(rr, reruns(g26r, pass, pass)...))
 	if len(r.Divergences) != 1 || len(r.Flaky) != 1 {
 		t.Fatalf("divergences %+v flaky %+v", r.Divergences, r.Flaky)
 	}
@@ -93,7 +93,7 @@ func TestRerunsDivergenceOnlyAmongConsistentCells(t *testing.T) {
 
 func TestRerunsSurviveMerge(t *testing.T) {
 	a := synth([]Cell{g26a}, map[string]testjson.Outcome{g26a.Name: fail})
-	a = WithReruns(a, reruns(g26a, pass, pass))
+	a = withReruns(a, reruns(g26a, pass, pass))
 	a.Tests[0].Explanation = &Explanation{Cell: g26a.Name, Text: "not confirmed"}
 	b := synth([]Cell{m26a}, map[string]testjson.Outcome{m26a.Name: pass})
 	m, err := Merge(a, b)
@@ -103,4 +103,21 @@ func TestRerunsSurviveMerge(t *testing.T) {
 	if len(m.Flaky) != 1 || m.Tests[0].Divergent || m.Tests[0].Explanation == nil {
 		t.Fatalf("merged: flaky %+v row %+v", m.Flaky, m.Tests[0])
 	}
+}
+
+// withReruns is Build's handling of re-runs, for a report made by hand: r
+// is left as it was.
+func withReruns(r Report, rr []Rerun) Report {
+	r.Cells = slices.Clone(r.Cells)
+	rows := map[rowKey]*TestRow{}
+	for _, row := range r.Tests {
+		row.Results = slices.Clone(row.Results)
+		rows[rowKey{row.Package, row.Test}] = &row
+	}
+	addReruns(rows, rr)
+	r.Tests = nil
+	for _, row := range rows {
+		r.Tests = append(r.Tests, *row)
+	}
+	return finish(r)
 }

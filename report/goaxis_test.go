@@ -23,10 +23,11 @@ func TestGoAxisCausesFromRealOutput(t *testing.T) {
 	}
 	go126 := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}
 	go127 := matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.AMD64}
-	r := Build(Meta{Source: Source{Module: "example.com/goaxis", GoLine: "1.23"}}, []job.Result{
+	r := Build(Meta{Source: Source{Module: "example.com/goaxis", GoLine: "1.23"}}, Runs{Cells: []job.Result{
 		{Cell: go126, Status: job.StatusPassed, Steps: steps(0, ""), TestJSON: read("go126.json")},
 		{Cell: go127, Status: job.StatusFailed, Steps: steps(1, ""), TestJSON: read("go127.json")},
-	})
+	}})
+
 	want := map[[2]string]string{
 		{"example.com/goaxis/sv", ""}:                    "go-stdlib-version",
 		{"example.com/goaxis/uni", "TestUnicodeVersion"}: "unicode-tables",

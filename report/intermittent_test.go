@@ -93,14 +93,14 @@ func TestOrderDependentIsAFailure(t *testing.T) {
 	for _, c := range cells {
 		rr = append(rr, Rerun{Package: "p", Test: "TestX", Cell: c.Name, Outcome: pass}, Rerun{Package: "p", Test: "TestX", Cell: c.Name, Outcome: pass})
 	}
-	alone := WithReruns(first, rr)
+	alone := withReruns(first, rr)
 	if len(alone.Flaky) != 1 {
 		t.Fatalf("alone only: flaky %+v, want flaky until the siblings run", alone.Flaky)
 	}
 	for _, c := range cells {
 		rr = append(rr, Rerun{Package: "p", Test: "TestX", Cell: c.Name, Outcome: fail, WithSiblings: true})
 	}
-	r := WithReruns(first, rr)
+	r := withReruns(first, rr)
 	row := r.Tests[0]
 	if len(r.Flaky) != 0 || row.Flaky || !row.Failed || r.Conclusion.OK || r.Conclusion.FailedTests != 1 {
 		t.Fatalf("flaky %+v row %+v verdict %+v: want a failure", r.Flaky, row, r.Conclusion)
@@ -118,7 +118,7 @@ func TestOrderDependentIsAFailure(t *testing.T) {
 	for _, c := range cells {
 		rr = append(rr, Rerun{Package: "p", Test: "TestX", Cell: c.Name, Outcome: pass, WithSiblings: true})
 	}
-	if r := WithReruns(first, rr); len(r.Flaky) != 1 || r.Tests[0].Failed {
+	if r := withReruns(first, rr); len(r.Flaky) != 1 || r.Tests[0].Failed {
 		t.Errorf("passing with siblings: flaky %+v row %+v", r.Flaky, r.Tests[0])
 	}
 }

@@ -20,10 +20,10 @@ func splitByArch(t *testing.T) (amd, arm Report) {
 		}
 	}
 	meta := fixtureMeta()
-	amd = Build(meta, a)
+	amd = Build(meta, Runs{Cells: a})
 	meta.CreatedAt = meta.CreatedAt.Add(time.Minute)
 	meta.Tool.Version = "0.1.1-test"
-	arm = Build(meta, b)
+	arm = Build(meta, Runs{Cells: b})
 	return amd, arm
 }
 

@@ -19,8 +19,8 @@ func TestBuildUsesTheStreamedRun(t *testing.T) {
 	run := testjson.ParseString(string(b))
 	cell := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}
 	res := job.Result{Cell: cell, Runtime: "docker", Status: job.StatusFailed, TestJSON: "[... parity: output truncated: 1 bytes cut ...]\n", Run: &run}
-	rep := Build(Meta{}, []job.Result{res})
-	want := Build(Meta{}, []job.Result{{Cell: cell, Runtime: "docker", Status: job.StatusFailed, TestJSON: string(b)}})
+	rep := Build(Meta{}, Runs{Cells: []job.Result{res}})
+	want := Build(Meta{}, Runs{Cells: []job.Result{{Cell: cell, Runtime: "docker", Status: job.StatusFailed, TestJSON: string(b)}}})
 	if len(rep.Tests) == 0 || len(rep.Tests) != len(want.Tests) {
 		t.Fatalf("%d rows from the streamed run, %d from the whole stream", len(rep.Tests), len(want.Tests))
 	}

@@ -49,7 +49,7 @@ func forgedCell(t *testing.T, count int, capture string) Report {
 	meta := fixtureMeta()
 	meta.Options.Count = count
 	res := job.Result{Cell: glibcAMD64, Status: job.StatusFailed, Steps: steps(1, ""), TestJSON: capture}
-	return Build(meta, []job.Result{res})
+	return Build(meta, Runs{Cells: []job.Result{res}})
 }
 
 // go126-forged.json: a test wrote test2json events into go test's stdout.
@@ -143,7 +143,7 @@ func TestInfrastructureCellCutShort(t *testing.T) {
 	for _, st := range []job.Status{job.StatusKilled, job.StatusOutOfMemory, job.StatusResourceLimit, job.StatusRuntimeLost, job.StatusCancelled} {
 		res := job.Result{Cell: glibcAMD64, Status: st, Message: "reason for " + string(st), Steps: steps(137, ""), TestJSON: cut}
 		pass := job.Result{Cell: muslAMD64, Status: job.StatusPassed, Steps: steps(0, ""), TestJSON: capture(t, "go126-timeout.json")}
-		r := Build(fixtureMeta(), []job.Result{res, pass})
+		r := Build(fixtureMeta(), Runs{Cells: []job.Result{res, pass}})
 		if got, _ := findRow(t, r, "example.com/fx/slow", "TestSleeps").Result(glibcAMD64.String()); got.Outcome != testjson.NotRun {
 			t.Errorf("%s: TestSleeps = %s, want not-run (cut short)", st, got.Outcome)
 		}
@@ -173,10 +173,11 @@ func TestRaceInSubtestFailsItsParentNotDivergent(t *testing.T) {
 		}
 		return string(b)
 	}
-	r := Build(Meta{}, []job.Result{
+	r := Build(Meta{}, Runs{Cells: []job.Result{
 		{Cell: glibcAMD64, Status: job.StatusFailed, Race: true, Steps: steps(1, ""), TestJSON: read("race.json")},
 		{Cell: glibcARM64, Status: job.StatusPassed, Steps: steps(0, ""), TestJSON: read("norace.json")},
-	})
+	}})
+
 	if len(r.Divergences) != 0 {
 		t.Errorf("divergences: %+v", r.Divergences)
 	}

@@ -111,7 +111,7 @@ func run(ctx context.Context, mib int) error {
 	}()
 	start := time.Now()
 	results := runner.Run(ctx, eng, plan.Specs, runner.Options{})
-	rep := report.Build(report.Meta{}, results)
+	rep := report.Build(report.Meta{}, report.Runs{Cells: results})
 	wall := time.Since(start)
 	close(stop)
 	peak := max(status("VmHWM"), sampled.Load())

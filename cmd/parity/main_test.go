@@ -259,7 +259,7 @@ func TestSourceIdentity(t *testing.T) {
 // summary on the terminal, and the failure is an error.
 func TestSummaryPrintedWhenFilesFail(t *testing.T) {
 	t.Setenv("GITHUB_ACTIONS", "")
-	rep := report.Build(report.Meta{Source: report.Source{Module: "example.com/m"}}, nil)
+	rep := report.Build(report.Meta{Source: report.Source{Module: "example.com/m"}}, report.Runs{Cells: nil})
 	var out, errb bytes.Buffer
 	err := deliver(&runFlags{jsonOut: "/proc/parity-nope/report.json"}, rep, &out, &errb)
 	if err == nil || out.Len() == 0 {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -40,6 +41,9 @@ func CheckHost(arches []string) error {
 		switch {
 		case !known:
 			missing = append(missing, fmt.Sprintf("support for arch %q (only %s)", arch, strings.Join(Arches, ", ")))
+			continue
+		case arch == "386" && nativeArch() == "amd64" && !Runs386():
+			missing = append(missing, "a kernel that runs 32-bit x86 programs (this one has no IA32 emulation, and Go does not run under qemu-i386)")
 			continue
 		case runsNatively(arch):
 			continue
@@ -86,6 +90,37 @@ var binfmtEntry = map[string]string{"amd64": "qemu-x86_64", "arm64": "qemu-aarch
 func runsNatively(arch string) bool {
 	return arch == nativeArch() || (arch == "386" && nativeArch() == "amd64")
 }
+
+var runs386 = sync.OnceValue(func() bool {
+	goBin, err := goTool()
+	if err != nil || nativeArch() != "amd64" {
+		return false
+	}
+	dir, err := os.MkdirTemp("", "parity-386-")
+	if err != nil {
+		return false
+	}
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "main.go")
+	if os.WriteFile(src, []byte("package main\n\nfunc main() {}\n"), 0o644) != nil {
+		return false
+	}
+	bin := filepath.Join(dir, "p")
+	build := exec.Command(goBin, "build", "-o", bin, src)
+	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=386", "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
+	build.Dir = dir
+	if build.Run() != nil {
+		return false
+	}
+	return exec.Command(bin).Run() == nil
+})
+
+// Runs386 reports whether this host runs a Go program built for linux/386.
+// An amd64 kernel does so natively only when built with IA32 emulation;
+// some are not (measured: a Firecracker guest kernel, "exec format error"),
+// and Go's 386 programs do not run under qemu-i386 7.2 either ("morestack
+// on g0"), so on such a host there can be no 386 image or cell.
+func Runs386() bool { return runs386() }
 
 // checkBinfmt checks that foreign binaries run through qemu. The F flag
 // matters: it makes the kernel open the interpreter up front, so it also
