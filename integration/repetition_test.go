@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,6 +176,24 @@ func TestOrderDependentFailure(t *testing.T) {
 	}
 	if v := rep.Conclusion; v.OK || v.FailedTests != 1 || v.FlakyTests != 0 {
 		t.Errorf("verdict %+v, want red with one failing test", v)
+	}
+	// The bisection over its five siblings names the one it depends on, in
+	// one cell, within report.MaxProbes runs.
+	if row.Cause == nil || !strings.Contains(row.Cause.Text, "fails after TestLeavesStateBehind runs") ||
+		!strings.Contains(row.Cause.Evidence, "fails with TestLeavesStateBehind alone") {
+		t.Errorf("cause %+v: want the sibling named", row.Cause)
+	}
+	probes := 0
+	for _, r := range row.Results {
+		probes += len(r.Bisection)
+		for _, p := range r.Bisection {
+			if p.Outcome.Failed() != slices.Contains(p.Siblings, "TestLeavesStateBehind") {
+				t.Errorf("%s: probe %+v: fails exactly when the culprit runs before it", r.Cell, p)
+			}
+		}
+	}
+	if probes == 0 || probes > report.MaxProbes {
+		t.Errorf("%d bisection runs", probes)
 	}
 }
 

@@ -89,6 +89,15 @@ func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options,
 	if runs := recheck.PlanWithSiblings(rep, p.Specs, min(rc.Reruns, 2), nonce); len(runs) > 0 && ctx.Err() == nil {
 		rerun(runs)
 	}
+	// An order-dependent test's bisection: one run per round and test, each
+	// with half the siblings still suspected, until one is named.
+	for range report.MaxProbes {
+		runs := recheck.PlanBisect(rep, p.Specs, nonce)
+		if len(runs) == 0 || ctx.Err() != nil {
+			break
+		}
+		rerun(runs)
+	}
 	if !recheck.ShouldExplain(rc.Explain, len(rep.Divergences)) || ctx.Err() != nil {
 		return rep
 	}

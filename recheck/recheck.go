@@ -34,12 +34,18 @@ type Run struct {
 	// WithSiblings: the run is the targets' whole package with the first
 	// run's flags and seed (see PlanWithSiblings).
 	WithSiblings bool
+	// Siblings, for a bisection run (PlanBisect): the only siblings that
+	// run with the target.
+	Siblings []string
 }
 
 // Label names the run in progress output: the cell and what the run is.
 func (r Run) Label() string {
 	if r.Trial != "" {
 		return fmt.Sprintf("%s explain %s", r.Cell, r.Trial)
+	}
+	if r.Siblings != nil {
+		return fmt.Sprintf("%s bisect %d (with %d of its siblings)", r.Cell, r.Attempt, len(r.Siblings))
 	}
 	if r.WithSiblings {
 		return fmt.Sprintf("%s rerun %d with siblings", r.Cell, r.Attempt)
@@ -152,6 +158,54 @@ func PlanWithSiblings(rep report.Report, specs []job.Spec, n int, nonce string) 
 	return runs
 }
 
+// MaxBisected bounds how many order-dependent tests get a bisection.
+const MaxBisected = 3
+
+// PlanBisect returns the next bisection run of each order-dependent test
+// (at most MaxBisected, in report order) whose bisection is not done: the
+// test with some of its siblings only (report.Bisect), in the first cell
+// where it was order-dependent, with the first run's flags and -shuffle
+// seed. The pipeline calls it again after each round's runs, until it
+// returns none.
+func PlanBisect(rep report.Report, specs []job.Spec, nonce string) []Run {
+	byCell := specsByCell(specs)
+	seeds := map[string]map[string]int64{}
+	for _, c := range rep.Cells {
+		seeds[c.Name] = c.ShuffleSeeds
+	}
+	var runs []Run
+	bisected := 0
+	for _, row := range rep.Tests {
+		i := slices.IndexFunc(row.Results, func(r report.Result) bool { return r.OrderDependent })
+		// Top-level tests only: a subtest runs with its parent's siblings.
+		if row.IsPackage() || strings.Contains(row.Test, "/") || i < 0 || bisected == MaxBisected {
+			continue
+		}
+		bisected++
+		res := row.Results[i]
+		spec, ok := byCell[res.Cell]
+		if !ok || spec.NotRunnable != "" {
+			continue
+		}
+		next, _, done := report.Bisect(report.Siblings(rep.Tests, row, res.Cell), res.Bisection)
+		if done {
+			continue
+		}
+		attempt := len(res.Bisection) + 1
+		ch := Change{Env: []string{fmt.Sprintf("PARITY_RERUN=%s-bisect-%d", nonce, attempt)}}
+		if seed, ok := seeds[res.Cell][row.Package]; ok {
+			ch.Flags = []string{fmt.Sprintf("-shuffle=%d", seed)}
+		}
+		targets := []Target{{row.Package, row.Test}}
+		for _, sib := range next {
+			targets = append(targets, Target{row.Package, sib})
+		}
+		run := Run{Spec: Reduce(spec, targets, ch), Cell: res.Cell, Targets: targets[:1], Attempt: attempt, Siblings: next}
+		runs = append(runs, run)
+	}
+	return runs
+}
+
 // passedAlone reports whether a result failed in the first run (with its
 // siblings) and passed every re-run alone.
 func passedAlone(res report.Result) bool {
@@ -210,7 +264,7 @@ func ReadReruns(runs []Run, results []job.Result) []report.Rerun {
 			break
 		}
 		for t, o := range outcomes(run, results[i]) {
-			out = append(out, report.Rerun{Package: t.Package, Test: t.Test, Cell: run.Cell, Outcome: o, WithSiblings: run.WithSiblings})
+			out = append(out, report.Rerun{Package: t.Package, Test: t.Test, Cell: run.Cell, Outcome: o, WithSiblings: run.WithSiblings, Siblings: run.Siblings})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b report.Rerun) int {

@@ -1,6 +1,7 @@
 package recheck
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -146,7 +147,7 @@ func TestReadRerunsReadsSubtestsAndSkipsBrokenRuns(t *testing.T) {
 		{Package: "ex/a", Test: "TestLibc", Cell: musl.String(), Outcome: testjson.Fail},
 		{Package: "ex/b", Test: "TestTable/neg", Cell: musl.String(), Outcome: testjson.Pass},
 	}
-	if !slices.Equal(got, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("reruns = %+v\nwant %+v", got, want)
 	}
 }
@@ -311,7 +312,7 @@ func TestReadRerunsUsesTheStreamedRun(t *testing.T) {
 	res := job.Result{Cell: musl, Status: job.StatusFailed, TestJSON: capped, Run: &full, Steps: []job.StepResult{{Name: job.StepTest, Stdout: capped}}}
 	got := ReadReruns([]Run{{Cell: musl.String(), Targets: []Target{{"ex/a", "TestLibc"}}, Attempt: 1}}, []job.Result{res})
 	want := []report.Rerun{{Package: "ex/a", Test: "TestLibc", Cell: musl.String(), Outcome: testjson.Fail}}
-	if !slices.Equal(got, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("reruns = %+v, want %+v", got, want)
 	}
 }
@@ -424,4 +425,76 @@ func derive(r report.Report) report.Report {
 		panic(err)
 	}
 	return m
+}
+
+// An order-dependent test is bisected over its siblings, one run per
+// round, with the first run's seed, until the sibling it fails after is
+// named; the report then says which.
+func TestBisectNamesTheSiblingItDependsOn(t *testing.T) {
+	res := func(o testjson.Outcome) report.Result { return report.Result{Cell: glibc.String(), Outcome: o} }
+	od := res(testjson.Fail)
+	od.Reruns = []testjson.Outcome{testjson.Pass, testjson.Pass}
+	od.WithSiblings = []testjson.Outcome{testjson.Fail}
+	c := cellOf(glibc, true, job.StatusFailed)
+	c.ShuffleSeeds = map[string]int64{"ex/o": 42}
+	rows := []report.TestRow{{Package: "ex/o", Test: "TestT", Results: []report.Result{od}}}
+	for _, name := range []string{"TestA", "TestB", "TestC", "TestD", "TestE"} {
+		rows = append(rows, report.TestRow{Package: "ex/o", Test: name, Results: []report.Result{res(testjson.Pass)}})
+	}
+	rep := derive(report.Report{SchemaVersion: report.SchemaVersion, Cells: []report.Cell{c}, Tests: rows})
+	specs := []job.Spec{spec(glibc, true, "img")}
+
+	// TestD leaves the state behind: the test fails in a probe with it.
+	var probes []report.Probe
+	for round := 1; ; round++ {
+		runs := PlanBisect(rep, specs, "n")
+		if len(runs) == 0 {
+			break
+		}
+		if round > report.MaxProbes || len(runs) != 1 {
+			t.Fatalf("round %d: %d runs", round, len(runs))
+		}
+		r := runs[0]
+		args := strings.Join(r.Spec.Steps[len(r.Spec.Steps)-1].Args, " ")
+		wantRun := "-run=^(" + strings.Join(append([]string{"TestT"}, r.Siblings...), "|") + ")$"
+		if len(r.Targets) != 1 || r.Targets[0].Test != "TestT" || !strings.Contains(args, "-shuffle=42") ||
+			!strings.Contains(args, "-count=1") || !strings.Contains(args, " ex/o") || r.Cell != glibc.String() {
+			t.Fatalf("round %d: targets %v cell %s args %s", round, r.Targets, r.Cell, args)
+		}
+		if got := runArg(args); !sameAlternatives(got, wantRun) {
+			t.Fatalf("round %d: %s, want the test and %v only (%s)", round, got, r.Siblings, wantRun)
+		}
+		o := testjson.Pass
+		if slices.Contains(r.Siblings, "TestD") {
+			o = testjson.Fail
+		}
+		probes = append(probes, report.Probe{Siblings: r.Siblings, Outcome: o})
+		rows[0].Results[0].Bisection = probes
+		rep = derive(report.Report{SchemaVersion: report.SchemaVersion, Cells: []report.Cell{c}, Tests: rows})
+	}
+	row := rep.Tests[slices.IndexFunc(rep.Tests, func(r report.TestRow) bool { return r.Test == "TestT" })]
+	if row.Cause == nil || row.Cause.ID != "order-dependent" || !strings.Contains(row.Cause.Text, "fails after TestD runs") ||
+		!strings.Contains(row.Cause.Evidence, "fails with TestD alone") {
+		t.Fatalf("cause %+v after probes %+v", row.Cause, probes)
+	}
+}
+
+func runArg(args string) string {
+	for _, a := range strings.Fields(args) {
+		if strings.HasPrefix(a, "-run=") {
+			return a
+		}
+	}
+	return ""
+}
+
+// sameAlternatives compares two -run=^(a|b)$ patterns as sets.
+func sameAlternatives(a, b string) bool {
+	set := func(s string) []string {
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "-run=^("), ")$")
+		f := strings.Split(s, "|")
+		slices.Sort(f)
+		return f
+	}
+	return slices.Equal(set(a), set(b))
 }

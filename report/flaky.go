@@ -16,6 +16,8 @@ type Rerun struct {
 	// WithSiblings: the run was the test's whole package with the first
 	// run's flags and seed, not the test alone.
 	WithSiblings bool
+	// Siblings, for a bisection run: the only siblings that ran with it.
+	Siblings []string
 }
 
 // FlakyTest is a test whose outcome varied inside at least one cell.
@@ -72,9 +74,12 @@ func addReruns(rows map[rowKey]*TestRow, reruns []Rerun) {
 			if res.Cell != rr.Cell {
 				continue
 			}
-			if rr.WithSiblings {
+			switch {
+			case rr.Siblings != nil:
+				res.Bisection = append(res.Bisection, Probe{Siblings: rr.Siblings, Outcome: rr.Outcome})
+			case rr.WithSiblings:
 				res.WithSiblings = append(res.WithSiblings, rr.Outcome)
-			} else {
+			default:
 				res.Reruns = append(res.Reruns, rr.Outcome)
 			}
 		}
@@ -121,6 +126,18 @@ func orderCause(row TestRow) Cause {
 		if res.OrderDependent {
 			c.EvidenceCell = res.Cell
 			c.Evidence = fmt.Sprintf("alone: %s; with its siblings: %s", joinOutcomes(res.Reruns), joinOutcomes(res.WithSiblings))
+			break
+		}
+	}
+	for _, res := range row.Results {
+		if !res.OrderDependent {
+			continue
+		}
+		if sib, ok := Culprit(res); ok {
+			c.Text = fmt.Sprintf("order-dependent: fails after %s runs (same flags and seed), passes alone: %s leaves state behind that this test depends on (globals, environment, files, the working directory)", sib, sib)
+			c.Hint = fmt.Sprintf("make the test set up the state it needs, or %s clean up after itself (t.Cleanup)", sib)
+			c.EvidenceCell = res.Cell
+			c.Evidence += fmt.Sprintf("; bisection over its siblings (%s): fails with %s alone", plural(len(res.Bisection), "run"), sib)
 			break
 		}
 	}

@@ -241,6 +241,17 @@ type Result struct {
 	// one failed again: the failure follows its siblings, and stands.
 	WithSiblings   []testjson.Outcome `json:"withSiblings,omitempty"`
 	OrderDependent bool               `json:"orderDependent,omitempty"`
+	// Bisection is the runs, in order, that looked for the sibling an
+	// order-dependent test depends on: each with some of its siblings
+	// (Bisect plans them). They count neither as re-runs nor for flakiness.
+	Bisection []Probe `json:"bisection,omitempty"`
+}
+
+// Probe is one bisection run: the test with only these siblings of its
+// package, the first run's flags and seed.
+type Probe struct {
+	Siblings []string         `json:"siblings"`
+	Outcome  testjson.Outcome `json:"outcome"`
 }
 
 // Divergence is a row whose outcome differs between cells that ran it.
