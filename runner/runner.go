@@ -17,6 +17,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/probe"
 	"github.com/parity-ci/parity/testjson"
 )
@@ -144,6 +145,7 @@ func runCell(ctx context.Context, rt Runtime, spec job.Spec, emit func(Event)) (
 	cell, err := rt.Start(ctx, spec)
 	if err != nil {
 		res.Status, res.Message = startFailure(ctx, err)
+		res.Message = foreignPlatform(spec, res.Message)
 		return res
 	}
 	defer func() {
@@ -182,6 +184,11 @@ func runCell(ctx context.Context, rt Runtime, spec job.Spec, emit func(Event)) (
 		}
 		if st, msg, stop := Classify(spec, sr, res.Probe, ctx.Err()); stop {
 			res.Status, res.Message = st, msg
+			if step.Name != job.StepTest {
+				// Before the source's code runs: only the image and the
+				// kernel can have said it.
+				res.Message = foreignPlatform(spec, msg)
+			}
 			return res
 		}
 	}
@@ -258,6 +265,22 @@ func Classify(spec job.Spec, sr job.StepResult, probed map[string]string, ctxErr
 		return job.StatusFailed, fmt.Sprintf("go test exited %d", sr.ExitCode), true
 	}
 	return "", "", false
+}
+
+// foreignPlatform says what "exec format error" means where it ends a
+// cell: the kernel of the runtime's host cannot run the platform's
+// programs at all (measured: a linux/s390x cell without qemu's binfmt
+// handler, "exec /usr/bin/chown: exec format error"; linux/386 on a kernel
+// built without IA32 emulation), and what makes it run them.
+func foreignPlatform(spec job.Spec, msg string) string {
+	if !strings.Contains(msg, "exec format error") {
+		return msg
+	}
+	fix := "register qemu-user's binfmt handler for it there (apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install " + string(spec.Cell.Arch) + ")"
+	if spec.Cell.Arch == matrix.I386 {
+		fix = "its kernel must be built with IA32 emulation (some are not, and Go's 386 programs do not run under qemu-i386)"
+	}
+	return fmt.Sprintf("the runtime's host cannot run %s programs: %s; %s", spec.Platform, fix, msg)
 }
 
 func startFailure(ctx context.Context, err error) (job.Status, string) {

@@ -211,3 +211,39 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// Measured: a linux/s390x cell on a host without qemu's binfmt handler
+// ended "docker: preparing cache volumes: exit 1 exec /usr/bin/chown: exec
+// format error", and a 386 cell on a kernel without IA32 emulation cannot
+// start a program either. The message says what the host lacks; a test's
+// own output saying the same words changes nothing.
+func TestForeignPlatformIsNamed(t *testing.T) {
+	s390x := matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.S390X}
+	i386 := matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.I386}
+	f := &fakeRuntime{
+		startErr: map[string]error{s390x.String(): errors.New("docker: preparing cache volumes: exit 1 exec /usr/bin/chown: exec format error")},
+		answer: func(cell matrix.Cell, st job.Step) job.StepResult {
+			switch {
+			case cell == i386 && st.Name == job.StepSetup, cell == i386 && st.Name == job.StepProbe:
+				return job.StepResult{ExitCode: 1, Err: "exec /bin/sh: exec format error"}
+			case st.Name == job.StepProbe:
+				return job.StepResult{Stdout: probeOut(cell)}
+			case st.Name == job.StepTest:
+				return job.StepResult{ExitCode: 1, Stdout: `{"Action":"fail"}`, Stderr: "exec format error\n"}
+			}
+			return job.StepResult{}
+		},
+	}
+	res := Run(context.Background(), f, specs(t, s390x, i386, a), Options{Parallel: 1})
+	for i, want := range []string{
+		"the runtime's host cannot run linux/s390x programs: register qemu-user's binfmt handler for it there (apt-get install qemu-user-static binfmt-support, or docker run --privileged --rm tonistiigi/binfmt --install s390x); docker: preparing cache volumes",
+		"the runtime's host cannot run linux/386 programs: its kernel must be built with IA32 emulation",
+	} {
+		if res[i].Status != job.StatusError || !strings.HasPrefix(res[i].Message, want) {
+			t.Errorf("%s: %s %q, want an error starting %q", res[i].Cell, res[i].Status, res[i].Message, want)
+		}
+	}
+	if res[2].Status != job.StatusFailed || strings.Contains(res[2].Message, "cannot run") {
+		t.Errorf("a test printing the words: %s %q", res[2].Status, res[2].Message)
+	}
+}
