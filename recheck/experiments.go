@@ -122,6 +122,20 @@ var Experiments = []Experiment{
 			// changed.
 			return Change{Image: ref.String()}, true
 		}},
+	// Last, the broadest: when nothing above pins the libc divergence
+	// down, this tells the image (the C library and every file in it) from
+	// the rest of how the cell was set up for its libc.
+	{ID: "libc-image", Description: "the passing cell's image (its C library and files), this cell's Go and settings", Axes: []string{report.AxisLibc},
+		Apply: func(s Setting) (Change, bool) {
+			if s.Fail.Cell.Libc == s.Pass.Cell.Libc {
+				return Change{}, false
+			}
+			_, ref, err := s.Pins.Lookup(matrix.Cell{Go: s.Fail.Cell.Go, Libc: s.Pass.Cell.Libc, Arch: s.Fail.Cell.Arch})
+			if err != nil {
+				return Change{}, false // the lock has no such image
+			}
+			return Change{Image: ref.String()}, true
+		}},
 }
 
 // imageFile is an experiment that copies one file or program, read-only,

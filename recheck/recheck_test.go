@@ -498,3 +498,39 @@ func sameAlternatives(a, b string) bool {
 	}
 	return slices.Equal(set(a), set(b))
 }
+
+// A libc divergence no specific experiment flips (printf("%p", NULL) in
+// cgo: "(nil)" on glibc, "0" on musl) still gets one: the failing cell's
+// run, its Go, flags, environment and limits, on the passing libc's image.
+func TestLibcImageExperimentSwapsOnlyTheImage(t *testing.T) {
+	pins := matrix.Builtin()
+	img := func(libc matrix.Libc) string {
+		_, ref, err := pins.Lookup(matrix.Cell{Go: "1.26.8", Libc: libc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref.String()
+	}
+	failCell := matrix.Cell{Go: "1.26.8", Libc: matrix.Musl, Arch: matrix.ARM64}
+	passCell := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.ARM64}
+	rep := derive(report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Cells:         []report.Cell{cellOf(failCell, false, job.StatusFailed), cellOf(passCell, false, job.StatusPassed)},
+		Tests: []report.TestRow{{Package: "ex/a", Test: "TestPrintf", Results: []report.Result{
+			{Cell: failCell.String(), Outcome: testjson.Fail}, {Cell: passCell.String(), Outcome: testjson.Pass}}}},
+	})
+	specs := []job.Spec{spec(failCell, false, img(matrix.Musl)), spec(passCell, false, img(matrix.Glibc))}
+	runs := PlanExperiments(rep, specs, pins, Subjects(rep), Experiments)
+	i := slices.IndexFunc(runs, func(r Run) bool { return r.Trial == "libc-image" })
+	if i < 0 {
+		t.Fatalf("no libc-image experiment among %d runs", len(runs))
+	}
+	r := runs[i]
+	if r.Spec.Image != img(matrix.Glibc) || r.Spec.Platform != "linux/arm64" || r.Cell != failCell.String() || !slices.Equal(r.Spec.Env, specs[0].Env) {
+		t.Fatalf("libc-image runs %s on %s in %s (env %v), want %s on linux/arm64 in %s with its own env", r.Spec.Image, r.Spec.Platform, r.Cell, r.Spec.Env, img(matrix.Glibc), failCell)
+	}
+	// The specific experiments come first: the first to confirm is reported.
+	if last := Experiments[len(Experiments)-1].ID; last != "libc-image" {
+		t.Errorf("the last experiment is %s: libc-image, the broadest, must come last", last)
+	}
+}
