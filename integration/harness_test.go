@@ -46,6 +46,10 @@ type harness struct {
 	fixDir string
 }
 
+// newerGo is the second Go the harness pins (amd64 glibc and musl only),
+// for the go axis: TestGoVersionExperiment.
+const newerGo = "1.27.3"
+
 var (
 	setupOnce sync.Once
 	shared    *harness
@@ -117,6 +121,15 @@ func setup(t *testing.T) (*harness, string, error) {
 		reg.Close()
 		return nil, "", fmt.Errorf("build test images: %w", err)
 	}
+	// The Go-version experiment needs a second Go: amd64 only (glibc and
+	// musl), in an image list of its own, so the images above and every
+	// test that asks for Go 1.26.8 stay as they are.
+	newer, err := testimages.Build(ctx, reg, testimages.Options{Arches: []string{"amd64"}, GoVersions: []string{newerGo}, Logf: t.Logf})
+	if err != nil {
+		reg.Close()
+		return nil, "", fmt.Errorf("build go%s test images: %w", newerGo, err)
+	}
+	imgs = append(imgs, newer...)
 	t.Logf("test images ready in %s", time.Since(start).Round(time.Second))
 	var lock matrix.Lock
 	lock.Version = matrix.LockVersion
@@ -140,9 +153,11 @@ func qemuS390X() bool {
 	return err == nil
 }
 
+// image returns the Go 1.26.8 image of libc, the one every test but the
+// Go-version one runs on.
 func (h *harness) image(libc string) testimages.Image {
 	for _, im := range h.images {
-		if im.Libc == libc {
+		if im.Libc == libc && im.Go == testimages.DefaultGoVersion {
 			return im
 		}
 	}
