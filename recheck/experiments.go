@@ -110,32 +110,31 @@ var Experiments = []Experiment{
 	imageFile("program-git", "/usr/bin/git", "/usr/local/bin/git", false),
 	{ID: "go-version", Description: "the passing cell's Go on this cell's libc", Axes: []string{report.AxisGo},
 		Apply: func(s Setting) (Change, bool) {
-			if s.Fail.Cell.Go == s.Pass.Cell.Go {
-				return Change{}, false
-			}
-			_, ref, err := s.Pins.Lookup(matrix.Cell{Go: s.Pass.Cell.Go, Libc: s.Fail.Cell.Libc, Arch: s.Fail.Cell.Arch})
-			if err != nil {
-				return Change{}, false // the lock has no such image
-			}
 			// Even when that image is the passing cell's own, the run is the
 			// failing cell's (its flags, environment, limits) with only Go
 			// changed.
-			return Change{Image: ref.String()}, true
+			return pinnedImage(s, matrix.Cell{Go: s.Pass.Cell.Go, Libc: s.Fail.Cell.Libc, Arch: s.Fail.Cell.Arch}, s.Fail.Cell.Go != s.Pass.Cell.Go)
 		}},
 	// Last, the broadest: when nothing above pins the libc divergence
 	// down, this tells the image (the C library and every file in it) from
 	// the rest of how the cell was set up for its libc.
 	{ID: "libc-image", Description: "the passing cell's image (its C library and files), this cell's Go and settings", Axes: []string{report.AxisLibc},
 		Apply: func(s Setting) (Change, bool) {
-			if s.Fail.Cell.Libc == s.Pass.Cell.Libc {
-				return Change{}, false
-			}
-			_, ref, err := s.Pins.Lookup(matrix.Cell{Go: s.Fail.Cell.Go, Libc: s.Pass.Cell.Libc, Arch: s.Fail.Cell.Arch})
-			if err != nil {
-				return Change{}, false // the lock has no such image
-			}
-			return Change{Image: ref.String()}, true
+			return pinnedImage(s, matrix.Cell{Go: s.Fail.Cell.Go, Libc: s.Pass.Cell.Libc, Arch: s.Fail.Cell.Arch}, s.Fail.Cell.Libc != s.Pass.Cell.Libc)
 		}},
+}
+
+// pinnedImage runs the failing cell's run on the pinned image of cell,
+// when differs says the factor differs and the lock has such an image.
+func pinnedImage(s Setting, cell matrix.Cell, differs bool) (Change, bool) {
+	if !differs {
+		return Change{}, false
+	}
+	_, ref, err := s.Pins.Lookup(cell)
+	if err != nil {
+		return Change{}, false // the lock has no such image
+	}
+	return Change{Image: ref.String()}, true
 }
 
 // imageFile is an experiment that copies one file or program, read-only,
