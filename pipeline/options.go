@@ -29,6 +29,9 @@ type Args struct {
 	FailOnFlaky                      bool
 	Explain                          string
 	CacheScope, RegistryMirror       string
+	// CacheTrust is auto, trusted or untrusted: whether this run may
+	// write the caches later runs read (see ResolveTrust).
+	CacheTrust string
 	// DepsEnv are KEY=VALUE items for the deps step only; Goprivate sets
 	// GOPRIVATE (Dagger splits list arguments at commas, GOPRIVATE has them).
 	DepsEnv         []string
@@ -69,7 +72,7 @@ func (a Args) Request(h Host) (Request, error) {
 		Profile: a.Profile, HostArch: h.Arch,
 		Race: a.Race, Cgo: a.Cgo, Ptrace: a.Ptrace, SourceMode: a.SourceMode,
 		Count: a.Count, Shuffle: a.Shuffle, Run: a.Run, Timeout: a.Timeout, CellTimeout: a.CellTimeout,
-		Packages: a.Packages, CacheScope: a.CacheScope, CABundle: h.CABundle, DepsEnv: env,
+		Packages: a.Packages, CacheScope: a.CacheScope, CacheTrust: a.CacheTrust, CABundle: h.CABundle, DepsEnv: env,
 		AllowDivergence: a.AllowDivergence,
 		Reruns:          a.Reruns, ReRunsMax: a.ReRunsMax, FailOnFlaky: a.FailOnFlaky, Explain: a.Explain,
 		CellMemory: a.CellMemory, CellCPUs: a.CellCPUs, CellPids: a.CellPids, Parallel: a.Parallel,

@@ -70,6 +70,28 @@ func ParseSourceMode(s string) (SourceMode, error) {
 	return "", fmt.Errorf("bad source mode %q (want readonly or copy)", s)
 }
 
+// Trust says whether a run may write the caches later runs read
+// (--cache-trust): the default branch's runs may, a pull request's (or a
+// fork's) may not.
+type Trust string
+
+const (
+	TrustAuto Trust = "auto"      // from the CI's environment (pipeline.ResolveTrust)
+	Trusted   Trust = "trusted"   // may write the caches later runs read
+	Untrusted Trust = "untrusted" // reads the caches, writes nothing a later run reads
+)
+
+// ParseTrust accepts auto, trusted and untrusted ("" is auto).
+func ParseTrust(s string) (Trust, error) {
+	switch t := Trust(strings.ToLower(strings.TrimSpace(s))); t {
+	case "", TrustAuto:
+		return TrustAuto, nil
+	case Trusted, Untrusted:
+		return t, nil
+	}
+	return "", fmt.Errorf("bad value %q (want auto, trusted or untrusted)", s)
+}
+
 // Options are the user's choices that shape every cell.
 type Options struct {
 	GoModGo     string        // the go line of the module's go.mod
@@ -101,6 +123,9 @@ type Options struct {
 	TmpfsBytes int64      // size cap of /tmp (and of the copy); default 2 GiB
 	User       string     // uid:gid of probe, deps and test; default 65534:65534
 	CacheScope string     // prefix of cache volume names: per project (pipeline.DefaultCacheScope); "parity" when unset
+	// CacheTrust is whether this run may write the caches later runs read
+	// (resolved: trusted or untrusted; "" is trusted).
+	CacheTrust Trust
 
 	// DepsEnv is passed to the deps step only (GOPROXY, GOPRIVATE,
 	// GONOSUMDB, HTTPS_PROXY, ...): never to tests, which run offline.
