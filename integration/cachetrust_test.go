@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,19 +80,30 @@ func TestUntrustedRefCannotPoisonTheCache(t *testing.T) {
 		}
 		return rep
 	}
-	clean := func(rep report.Report) testjson.Outcome {
+	result := func(rep report.Report, test string) report.Result {
 		for _, r := range rep.Tests {
-			if r.Package == "example.com/poison/poison" && r.Test == "TestCleanCache" {
+			if r.Package == "example.com/poison/poison" && r.Test == test {
 				if res, ok := r.Result(glibcAMD64); ok {
-					return res.Outcome
+					return res
 				}
 			}
 		}
-		return testjson.NotRun
+		return report.Result{Outcome: testjson.NotRun}
+	}
+	clean := func(rep report.Report) testjson.Outcome { return result(rep, "TestCleanCache").Outcome }
+	// The test could write into the build cache it was given (its own
+	// throwaway view, once the caches are views).
+	planted := func(name string, rep report.Report) {
+		t.Helper()
+		if out := result(rep, "TestPlant").Output; !strings.Contains(out, "planted /cache/go-build/") {
+			t.Errorf("%s: TestPlant planted nothing in the build cache: %q", name, out)
+		}
 	}
 
-	run("pull request", "untrusted", "^TestPlant$")
-	if got := clean(run("default branch", "trusted", "^(TestCleanCache|TestPlant)$")); got != testjson.Pass {
+	planted("pull request", run("pull request", "untrusted", "^TestPlant$"))
+	main := run("default branch", "trusted", "^(TestCleanCache|TestPlant)$")
+	planted("default branch", main)
+	if got := clean(main); got != testjson.Pass {
 		t.Errorf("the default branch's run after a pull request's: TestCleanCache %s, want pass: the pull request's test wrote what the default branch reads", got)
 	}
 	if got := clean(run("next pull request", "untrusted", "^TestCleanCache$")); got != testjson.Pass {

@@ -126,6 +126,9 @@ type Options struct {
 	// CacheTrust is whether this run may write the caches later runs read
 	// (resolved: trusted or untrusted; "" is trusted).
 	CacheTrust Trust
+	// TrustReason says where CacheTrust came from, for its decision
+	// ("a pull_request event in GitHub Actions").
+	TrustReason string
 
 	// DepsEnv is passed to the deps step only (GOPROXY, GOPRIVATE,
 	// GONOSUMDB, HTTPS_PROXY, ...): never to tests, which run offline.
@@ -151,8 +154,13 @@ type Traits struct {
 	NativeArch       matrix.Arch // others run under emulation
 	NoNewPrivileges  bool        // can set no-new-privileges on a step (Dagger cannot)
 	ReadOnlyCaches   bool        // can mount a cache read-only in one step
-	SeccompProfile   bool        // can run a step under a seccomp profile of Parity's
-	ResourceLimits   bool        // can cap one container's memory, processes and CPUs
+	// CacheViews: can give steps a copy-on-write view of a cache volume
+	// that lasts the run and is thrown away after it (Docker: an overlay
+	// volume). Without it, a step that must not write a cache gets a copy
+	// in its own layer (Dagger).
+	CacheViews     bool
+	SeccompProfile bool // can run a step under a seccomp profile of Parity's
+	ResourceLimits bool // can cap one container's memory, processes and CPUs
 	// UserTmpfs: a tmpfs it mounts is writable by the steps' user. Dagger
 	// mounts each one root-owned, mode 0755 (measured on v0.21.8), so a
 	// writable scratch directory there is a directory of the step's own
