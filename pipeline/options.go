@@ -58,6 +58,9 @@ type Host struct {
 	// CABundle is the extra CA bundle as the runtime names it (a host path,
 	// or a Dagger File's name), already read and checked by the front door.
 	CABundle string
+	// CI is the CI system the front door runs in, for --cache-trust=auto
+	// (the Dagger module sees none: a call is trusted).
+	CI CI
 }
 
 // Request checks what only Args hold (the KEY=VALUE lists) and fills the
@@ -77,7 +80,7 @@ func (a Args) Request(h Host) (Request, error) {
 		Reruns:          a.Reruns, ReRunsMax: a.ReRunsMax, FailOnFlaky: a.FailOnFlaky, Explain: a.Explain,
 		CellMemory: a.CellMemory, CellCPUs: a.CellCPUs, CellPids: a.CellPids, Parallel: a.Parallel,
 		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast, Compile: a.Compile, TmpdirSymlink: a.TmpdirSymlink,
-		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom,
+		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom, CI: h.CI,
 	}, nil
 }
 

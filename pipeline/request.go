@@ -30,6 +30,7 @@ type Request struct {
 	Packages                         []string
 	CacheScope                       string
 	CacheTrust                       string // auto, trusted or untrusted
+	CI                               CI     // where auto looks
 	CABundle                         string
 	DepsEnv                          map[string]string
 	AllowDivergence                  bool // divergent tests alone do not fail the verdict
@@ -245,8 +246,8 @@ func (r Request) policy() (policies.Options, error) {
 	o.Skip, o.Tags, o.Failfast = r.Skip, SplitList(r.Tags...), r.Failfast
 	o.Packages = SplitList(r.Packages...)
 	o.CacheScope, o.CABundle, o.DepsEnv = r.CacheScope, r.CABundle, r.DepsEnv
-	if o.CacheTrust, err = policies.ParseTrust(r.CacheTrust); err != nil {
-		return o, fmt.Errorf("--cache-trust: %w", err)
+	if o.CacheTrust, o.TrustReason, err = ResolveTrust(r.CacheTrust, r.CI); err != nil {
+		return o, err
 	}
 	if o.Compile, err = matrix.ParseTargets(SplitList(r.Compile...)); err != nil {
 		return o, fmt.Errorf("--compile: %w", err)

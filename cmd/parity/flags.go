@@ -213,6 +213,10 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		}
 		h.CABundle = ca
 	}
+	h.CI = pipeline.CI{Getenv: os.Getenv}
+	if p := os.Getenv("GITHUB_EVENT_PATH"); p != "" && os.Getenv("GITHUB_ACTIONS") == "true" {
+		h.CI.Event, _ = os.ReadFile(p) // unreadable: the default branch is unknown, so untrusted
+	}
 	for _, k := range depsEnvFromHost {
 		if v, ok := os.LookupEnv(k); ok && v != "" {
 			h.DepsEnv[k] = v
