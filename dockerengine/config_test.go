@@ -368,3 +368,15 @@ func TestStepWrapperKeepsItsNonce(t *testing.T) {
 		t.Fatalf("stderr %q stdout %q: marker found %v, rest %q", stderr.String(), stdout.String(), st.found, rest)
 	}
 }
+
+// TestBuiltOn: a setup image is used only when its layers start with all
+// of its pinned image's.
+func TestBuiltOn(t *testing.T) {
+	base := image.InspectResponse{RootFS: image.RootFS{Type: "layers", Layers: []string{"a", "b"}}}
+	for layers, want := range map[string]bool{"a b c": true, "a b": false, "a x c": false, "x a b c": false, "a": false} {
+		setup := image.InspectResponse{RootFS: image.RootFS{Type: "layers", Layers: strings.Fields(layers)}}
+		if got := builtOn(setup, base); got != want {
+			t.Errorf("layers %q on a b: %v", layers, got)
+		}
+	}
+}

@@ -207,9 +207,10 @@ func (e *Engine) RemoveCaches(ctx context.Context, scope string) (Removed, error
 }
 
 // cacheNameRest is what follows "<scope>-" in a cache volume's name: the
-// cell's key and the cache's kind, "go1.27.1-musl-amd64-gocache", or the
-// project's module cache, "gomod".
-var cacheNameRest = regexp.MustCompile(`^(go[0-9][0-9.]*-[a-z0-9]+-[a-z0-9]+-[a-z0-9]+|gomod)$`)
+// cell's key and the cache's kind, "go1.27.1-musl-amd64-gocache", the
+// project's module cache, "gomod", or a run's own standard library seed,
+// "std-<hash>" (policies.Options.PrivateSeeds).
+var cacheNameRest = regexp.MustCompile(`^(go[0-9][0-9.]*-[a-z0-9]+-[a-z0-9]+-[a-z0-9]+|gomod|std-[0-9a-f]+)$`)
 
 // InScope reports whether a cache volume's name is of scope as a whole:
 // "<scope>-<cell key>-<kind>". A bare prefix test would take scope

@@ -138,4 +138,5 @@ var FrontDoors = []FrontDoor{
 	{"", "netrc", "a Dagger Secret for private modules; the CLI has no secret input yet (its deps step gets GOPROXY, GOPRIVATE and the proxies from the caller's environment)"},
 	{"", "git-token", "a Dagger Secret for private modules; the CLI has no secret input yet"},
 	{"", "git-host", "the host --git-token is offered to"},
+	{"cache-dir", "", "Dagger keeps its caches in its engine, whose volumes only steps that run none of the module's code write: there is no directory to carry (persist the engine, e.g. Dagger Cloud's cache, instead)"},
 }

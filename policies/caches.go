@@ -150,7 +150,11 @@ func (p *planner) cacheMounts(race, cgo bool) {
 	}
 	mod := job.Mount{Kind: job.MountCache, Target: ModCacheDir, Name: p.opt.CacheScope + "-gomod", Owner: owner, Steps: seen}
 	build := job.Mount{Kind: job.MountCache, Target: GoCacheDir, Name: p.cacheName("gocache"), Owner: owner, Steps: after(job.StepDeps)}
-	seed := job.Mount{Kind: job.MountCache, Target: StdDir, Name: StdSeedName(p.spec.Image, p.spec.Platform, race, cgo, p.opt.Tags), Owner: owner, Steps: []job.StepName{job.StepBuild}}
+	seedName := StdSeedName(p.spec.Image, p.spec.Platform, race, cgo, p.opt.Tags)
+	if p.opt.PrivateSeeds {
+		seedName = p.opt.CacheScope + "-std-" + strings.TrimPrefix(seedName, StdSeedPrefix)
+	}
+	seed := job.Mount{Kind: job.MountCache, Target: StdDir, Name: seedName, Owner: owner, Steps: []job.StepName{job.StepBuild}}
 	if p.rt.ReadOnlyCaches {
 		mod.ReadOnlySteps = after(job.StepDeps)
 	}
@@ -165,7 +169,7 @@ func (p *planner) cacheMounts(race, cgo bool) {
 	}
 	p.spec.Mounts = append(p.spec.Mounts, build, mod, seed)
 
-	p.decide(IDModuleCache, "per-project", "one module cache for the project's cells, %s: the deps step downloads and verifies each module once against go.sum; modules are the same on every platform", mod.Name)
+	p.decide(IDModuleCache, "per-project", "one module cache for the project's cells, %s: modules are the same on every platform, so each is downloaded once, and every cell's deps step checks them against go.sum and verifies them", mod.Name)
 	p.decide(IDCaches, "per-cell", "the build cache is the cell's, %s: musl and glibc, Go versions and arches never share build outputs, nor do two projects unless --cache-scope names a shared scope", build.Name)
 	if p.rt.ReadOnlyCaches {
 		p.decide(IDModCacheRO, "read-only", "the module cache is read-only to every step after deps: the deps step verified it, and no test may change it for the next run")

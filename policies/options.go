@@ -126,6 +126,10 @@ type Options struct {
 	// CacheTrust is whether this run may write the caches later runs read
 	// (resolved: trusted or untrusted; "" is trusted).
 	CacheTrust Trust
+	// PrivateSeeds names the standard library seeds in CacheScope, as the
+	// run's own, instead of the machine's: an untrusted run that restores a
+	// cache directory fills volumes no later run reads.
+	PrivateSeeds bool
 	// TrustReason says where CacheTrust came from, for its decision
 	// ("a pull_request event in GitHub Actions").
 	TrustReason string

@@ -23,7 +23,7 @@ type runFlags struct {
 	race, cgo, ptrace, shuffle, packages string
 	sourceMode                           string
 	runRE, mirror, caBundle, cacheScope  string
-	cacheTrust                           string
+	cacheTrust, cacheDir                 string
 	testTimeout, cellTimeout             string
 	count, parallel                      int
 	allowDivergence, noProgress          bool
@@ -126,6 +126,7 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.revision, "revision", "", "the source's VCS revision, recorded in the report (default: git's HEAD of --source)")
 	fs.StringVar(&f.cacheScope, "cache-scope", "", "prefix of the cache volume names (default: this project's own, from its module path and git root commit or directory; name one to share caches across projects)")
 	fs.StringVar(&f.cacheTrust, "cache-trust", "auto", "trusted: this run may write the caches later runs read (the default branch); untrusted: it reads them and writes nothing (pull requests, forks); auto: from the CI's environment (GitHub Actions, GitLab CI, Buildkite), trusted outside CI")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "restore the caches from this directory before the run and, when the run is trusted, save them there after it: one directory for a CI cache step (actions/cache, GitLab cache:) to carry between machines (Docker runtime)")
 	fs.StringVar(&f.profile, "profile", "", "pre-push: only the cells of this machine's arch")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress on stderr")
 	fs.StringVar(&f.out, "out", "", "write summary.md, junit.xml and report.json into this directory")
