@@ -143,10 +143,19 @@ func (t target) forget(ctx context.Context, scope string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.eng.ForgetCaches(ctx, p.Specs); err != nil {
-		return fmt.Errorf("a new machine: %w", err)
-	}
+	t.forgetSpecs(ctx, p)
 	return nil
+}
+
+// forgetSpecs removes the caches a plan's cells use. One another run is
+// using stays (the daemon is shared): the figures then say so.
+func (t target) forgetSpecs(ctx context.Context, p pipeline.Plan) {
+	if _, err := t.eng.ForgetCaches(ctx, p.Specs); err != nil {
+		logf("a new machine: %v", err)
+		t.b.mu.Lock()
+		t.b.shared = append(t.b.shared, err.Error())
+		t.b.mu.Unlock()
+	}
 }
 
 func (t target) plan(scope string) (pipeline.Plan, pipeline.Inputs, error) {

@@ -29,6 +29,9 @@ func (b *bench) render(results []result, noisy bool, noiseLine string) string {
 	} else {
 		fmt.Fprintf(&sb, "Quiet machine: %s.\n\n", noiseLine)
 	}
+	if len(b.shared) > 0 {
+		fmt.Fprintf(&sb, "**Not every cold run was cold**: another run was using %d of the caches a cold run removes first (%s).\n\n", len(b.shared), strings.Join(b.shared, "; "))
+	}
 	for _, r := range results {
 		renderSuite(&sb, r)
 	}
