@@ -345,8 +345,11 @@ func TestCacheViewsFollowTrust(t *testing.T) {
 }
 
 func TestOverlayOptions(t *testing.T) {
-	o := overlayOptions("/var/lib/docker/volumes/c/_data", "/u", "/w")
+	o := overlayOptions("/var/lib/docker/volumes/c/_data", "/u", "/w", true)
 	if o["type"] != "overlay" || o["device"] != "overlay" || o["o"] != "lowerdir=/var/lib/docker/volumes/c/_data,upperdir=/u,workdir=/w,metacopy=on" {
+		t.Fatal(o)
+	}
+	if o := overlayOptions("/l", "/u", "/w", false); o["o"] != "lowerdir=/l,upperdir=/u,workdir=/w" {
 		t.Fatal(o)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +39,9 @@ type Options struct {
 	SourceDir string       // the module on the daemon's host; bind-mounted read-only
 	Registry  pins.Options // how image indexes are read to pick each platform's manifest
 	Logf      func(format string, args ...any)
+	// CopyViews makes every cache view a copy, as on a daemon that cannot
+	// mount an overlay (views.go): the fallback, on any daemon.
+	CopyViews bool
 }
 
 // Engine is a connection to one Docker daemon.
@@ -182,12 +184,12 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 			return nil, fmt.Errorf("docker: cache volume %s: %w", m.Name, err)
 		}
 	}
-	views, fresh, err := e.viewsFor(ctx, s)
+	views, err := e.viewsFor(ctx, s, img.id)
 	if err != nil {
 		return nil, err
 	}
 	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest, views: views}
-	if err := e.prepareCaches(ctx, s, img.id, views, fresh); err != nil {
+	if err := e.prepareCaches(ctx, s, img.id, views); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -195,33 +197,30 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 
 // prepareCaches hands the cache volumes, and the run's views of them, to
 // the cell's user: a new volume is root's. Mounting the views proves the
-// daemon can mount them; views made now that it could not are copies
-// instead (fallBack).
-func (e *Engine) prepareCaches(ctx context.Context, s job.Spec, image string, views map[string]string, fresh []string) error {
+// daemon can mount them; while it cannot, each view is made the next way
+// (fallBack: an overlay without metacopy, then a copy).
+func (e *Engine) prepareCaches(ctx context.Context, s job.Spec, image string, views map[string]string) error {
 	cfg, hc, ok := chownConfig(s, image, e.owner(), views)
 	if !ok {
 		return nil
 	}
-	r := e.run(ctx, cfg, hc, s.Platform, nil)
-	if r.Err == "" && r.ExitCode == 0 {
-		return nil
-	}
-	why := fmt.Errorf("exit %d %s%s", r.ExitCode, r.Err, strings.TrimSpace(r.Stderr))
-	if len(fresh) == 0 || ctx.Err() != nil {
-		return fmt.Errorf("docker: preparing cache volumes: %w", why)
-	}
-	for _, m := range s.Mounts {
-		if slices.Contains(fresh, m.Name) {
-			if err := e.fallBack(ctx, s, m, image, why); err != nil {
-				return fmt.Errorf("docker: a copy of cache volume %s: %w", m.Name, err)
+	for attempt := 0; ; attempt++ {
+		r := e.run(ctx, cfg, hc, s.Platform, nil)
+		if r.Err == "" && r.ExitCode == 0 {
+			return nil
+		}
+		why := fmt.Errorf("exit %d %s%s", r.ExitCode, r.Err, strings.TrimSpace(r.Stderr))
+		if len(views) == 0 || attempt == 2 || ctx.Err() != nil {
+			return fmt.Errorf("docker: preparing cache volumes: %w", why)
+		}
+		for _, m := range s.Mounts {
+			if _, ok := views[m.Name]; ok {
+				if err := e.fallBack(ctx, s, m, image, e.modeOf(m.Name), why); err != nil {
+					return fmt.Errorf("docker: a view of cache volume %s: %w", m.Name, err)
+				}
 			}
 		}
 	}
-	r = e.run(ctx, cfg, hc, s.Platform, nil)
-	if r.Err != "" || r.ExitCode != 0 {
-		return fmt.Errorf("docker: preparing cache volumes: exit %d %s%s", r.ExitCode, r.Err, r.Stderr)
-	}
-	return nil
 }
 
 type cell struct {

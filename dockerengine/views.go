@@ -35,8 +35,17 @@ const LabelView = "dev.parity.view"
 type view struct {
 	name    string   // the volume steps mount
 	volumes []string // every volume of the view, removed with it
-	copied  bool     // the copy fallback
+	mode    viewMode
 }
+
+// viewMode is how a view is made: the first the daemon can mount.
+type viewMode int
+
+const (
+	overlayMetacopy viewMode = iota // overlay, metacopy=on
+	overlayPlain                    // overlay without metacopy (a kernel that refuses it)
+	copied                          // a plain volume holding a copy
+)
 
 // views are the run's: one per cache volume and run (see BeginRun).
 type views struct {
@@ -70,25 +79,20 @@ func (e *Engine) BeginRun(context.Context) func() {
 }
 
 // viewsFor makes (once per run) the views s's cache mounts need and
-// returns their volumes by cache volume name, and the views made now (the
-// chown container mounts them first; see fallBack).
-func (e *Engine) viewsFor(ctx context.Context, s job.Spec) (map[string]string, []string, error) {
+// returns their volumes by cache volume name.
+func (e *Engine) viewsFor(ctx context.Context, s job.Spec, image string) (map[string]string, error) {
 	out := map[string]string{}
-	var made []string
 	for _, m := range s.Mounts {
 		if m.Kind != job.MountCache || len(m.ViewSteps) == 0 {
 			continue
 		}
-		v, fresh, err := e.view(ctx, s, m)
+		v, err := e.view(ctx, s, m, image)
 		if err != nil {
-			return nil, nil, fmt.Errorf("docker: a view of cache volume %s: %w", m.Name, err)
+			return nil, fmt.Errorf("docker: a view of cache volume %s: %w", m.Name, err)
 		}
 		out[m.Name] = v.name
-		if fresh {
-			made = append(made, m.Name)
-		}
 	}
-	return out, made, nil
+	return out, nil
 }
 
 // entry is the run's entry for cache volume name, made on first use.
@@ -108,18 +112,22 @@ func (e *Engine) entry(name string) *viewEntry {
 }
 
 // view returns the run's view of m's volume, making it (an overlay volume
-// and its upper and work volumes: API calls only) on first use; fresh says
-// it was made now.
-func (e *Engine) view(ctx context.Context, s job.Spec, m job.Mount) (view, bool, error) {
+// and its upper and work volumes: API calls only) on first use.
+func (e *Engine) view(ctx context.Context, s job.Spec, m job.Mount, image string) (view, error) {
 	en := e.entry(m.Name)
 	en.mu.Lock()
 	defer en.mu.Unlock()
 	if en.ok || en.err != nil {
-		return en.v, false, en.err
+		return en.v, en.err
 	}
-	en.v, en.err = e.makeOverlay(ctx, s, m)
+	name := fmt.Sprintf("%s-view-%s-%d", m.Name, e.runID, e.gen())
+	if e.opt.CopyViews {
+		en.v, en.err = e.copyView(ctx, s, m, image, name)
+	} else {
+		en.v, en.err = e.overlay(ctx, s, m, name, overlayMetacopy)
+	}
 	en.ok = en.err == nil
-	return en.v, en.ok, en.err
+	return en.v, en.err
 }
 
 func (e *Engine) viewLabels(s job.Spec, m job.Mount) map[string]string {
@@ -128,12 +136,12 @@ func (e *Engine) viewLabels(s job.Spec, m job.Mount) map[string]string {
 	return l
 }
 
-func (e *Engine) makeOverlay(ctx context.Context, s job.Spec, m job.Mount) (view, error) {
+func (e *Engine) overlay(ctx context.Context, s job.Spec, m job.Mount, name string, mode viewMode) (view, error) {
 	base, err := e.cli.VolumeInspect(ctx, m.Name)
 	if err != nil {
 		return view{}, err
 	}
-	v := view{name: fmt.Sprintf("%s-view-%s-%d", m.Name, e.runID, e.gen())}
+	v := view{name: name, mode: mode}
 	mk := func(n string, opts map[string]string) (string, error) {
 		vol, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: n, Driver: "local", DriverOpts: opts, Labels: e.viewLabels(s, m)})
 		if err != nil {
@@ -148,7 +156,7 @@ func (e *Engine) makeOverlay(ctx context.Context, s job.Spec, m job.Mount) (view
 	}
 	work, err := mk(v.name+"-work", nil)
 	if err == nil {
-		_, err = mk(v.name, overlayOptions(base.Mountpoint, upper, work))
+		_, err = mk(v.name, overlayOptions(base.Mountpoint, upper, work, mode == overlayMetacopy))
 	}
 	if err != nil {
 		return view{}, errors.Join(err, e.removeVolumes(ctx, v.volumes))
@@ -162,40 +170,71 @@ func (e *Engine) gen() int {
 	return e.views.gen
 }
 
-// fallBack replaces the run's overlay view of m's volume, which the daemon
-// could not mount, by a plain volume holding a copy of the cache, made
-// now (as root, so every file copies whatever its mode) and handed to
-// the cell's user.
-func (e *Engine) fallBack(ctx context.Context, s job.Spec, m job.Mount, image string, why error) error {
+// fallBack replaces the run's view of m's volume, which the daemon could
+// not mount, by the next way of making it: an overlay without metacopy,
+// then a plain volume holding a copy of the cache, made now (as root, so
+// every file copies whatever its mode) and handed to the cell's user. A
+// view another cell already replaced is left as it is.
+func (e *Engine) fallBack(ctx context.Context, s job.Spec, m job.Mount, image string, failed viewMode, why error) error {
 	en := e.entry(m.Name)
 	en.mu.Lock()
 	defer en.mu.Unlock()
-	if en.v.copied {
+	if !en.ok || en.v.mode != failed || failed == copied {
 		return nil
 	}
-	e.opt.Logf("%s: the daemon cannot mount a copy-on-write view of %s (%v): copying the cache instead", s.Cell, m.Name, why)
 	if err := e.removeVolumes(ctx, append([]string{en.v.name}, en.v.volumes...)); err != nil {
 		return err
 	}
-	v := view{name: en.v.name, volumes: []string{en.v.name}, copied: true}
-	if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: v.name, Labels: e.viewLabels(s, m)}); err != nil {
+	if failed == overlayMetacopy {
+		e.opt.Logf("%s: the daemon cannot mount an overlay with metacopy for a view of %s (%v): trying without", s.Cell, m.Name, why)
+		v, err := e.overlay(ctx, s, m, en.v.name, overlayPlain)
+		if err == nil {
+			en.v = v
+		}
 		return err
 	}
-	en.v = v
-	return e.helper(ctx, s, image, "view", []string{"sh", "-c", `cp -a /cache/. /view/ && chown -R "$1" /view`, "sh", m.Owner}, []string{"CHOWN", "DAC_OVERRIDE", "FOWNER"},
+	e.opt.Logf("%s: the daemon cannot mount a copy-on-write view of %s (%v): copying the cache instead", s.Cell, m.Name, why)
+	v, err := e.copyView(ctx, s, m, image, en.v.name)
+	if err == nil {
+		en.v = v
+	}
+	return err
+}
+
+// copyView makes a view that is a plain volume holding a copy of the
+// cache, made now (as root, so every file copies whatever its mode) and
+// handed to the cell's user.
+func (e *Engine) copyView(ctx context.Context, s job.Spec, m job.Mount, image, name string) (view, error) {
+	v := view{name: name, volumes: []string{name}, mode: copied}
+	if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: e.viewLabels(s, m)}); err != nil {
+		return view{}, err
+	}
+	err := e.helper(ctx, s, image, "view", []string{"sh", "-c", `cp -a /cache/. /view/ && chown -R "$1" /view`, "sh", m.Owner}, []string{"CHOWN", "DAC_OVERRIDE", "FOWNER"},
 		mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: "/cache", ReadOnly: true},
-		mount.Mount{Type: mount.TypeVolume, Source: v.name, Target: "/view"})
+		mount.Mount{Type: mount.TypeVolume, Source: name, Target: "/view"})
+	if err != nil {
+		return view{}, errors.Join(err, e.removeVolumes(ctx, v.volumes))
+	}
+	return v, nil
+}
+
+// modeOf is how the run's view of a cache volume is made now.
+func (e *Engine) modeOf(name string) viewMode {
+	en := e.entry(name)
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	return en.v.mode
 }
 
 // overlayOptions are the local driver's options for an overlay view of
 // lower. metacopy=on: go updates the times of the cache entries it uses,
 // and without it each one would be copied up whole.
-func overlayOptions(lower, upper, work string) map[string]string {
-	return map[string]string{
-		"type":   "overlay",
-		"device": "overlay",
-		"o":      fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,metacopy=on", lower, upper, work),
+func overlayOptions(lower, upper, work string, metacopy bool) map[string]string {
+	o := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
+	if metacopy {
+		o += ",metacopy=on"
 	}
+	return map[string]string{"type": "overlay", "device": "overlay", "o": o}
 }
 
 // helper runs a short container of the cell's as root with only the given

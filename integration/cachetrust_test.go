@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parity-ci/parity/dockerengine"
 	"github.com/parity-ci/parity/pipeline"
 	"github.com/parity-ci/parity/report"
 	"github.com/parity-ci/parity/runner"
@@ -65,7 +66,23 @@ func TestPlant(t *testing.T) {
 func TestUntrustedRefCannotPoisonTheCache(t *testing.T) {
 	h := env(t)
 	dir := moduleDir(t, poisonModule)
-	eng := h.engine(t, dir)
+	poison(t, h, dir, h.engine(t, dir))
+}
+
+// TestCopiedViewsCannotBePoisoned: the same where the daemon cannot mount
+// an overlay, and every view is a copy of the cache (the fallback).
+func TestCopiedViewsCannotBePoisoned(t *testing.T) {
+	h := env(t)
+	dir := moduleDir(t, poisonModule)
+	eng, err := dockerengine.New(context.Background(), dockerengine.Options{SourceDir: dir, Logf: t.Logf, CopyViews: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	poison(t, h, dir, eng)
+}
+
+func poison(t *testing.T, h *harness, dir string, eng *dockerengine.Engine) {
 	s := scope(t, eng)
 	run := func(name, trust, tests string) report.Report {
 		t.Helper()

@@ -61,7 +61,8 @@ const StdSeedMarker = "parity-std-seeded-"
 //     outside the standard library can name; the rest are their
 //     dependencies) are compiled and vetted, as go test would, into the
 //     seed at $PARITY_STD, through a package that only imports them: once
-//     per seed and set of packages.
+//     per seed and set of packages. It has no test files, so go test
+//     compiles and vets it and links nothing.
 //  2. A build cache that has not had them yet gets a copy of the seed
 //     (files it already holds are kept).
 //  3. The module's test packages are compiled into the build cache.
@@ -79,7 +80,7 @@ if [ -n "$std" ] && [ -n "${PARITY_STD:-}" ]; then
   if [ ! -e "$PARITY_STD/$mark" ]; then
     d=$(mktemp -d) && cd "$d" && {
       printf 'module parity.invalid/std\n' >go.mod
-      { echo 'package std'; echo 'import ('; for p in $std; do echo "	_ \"$p\""; done; echo ')'; } >std_test.go
+      { echo 'package std'; echo 'import ('; for p in $std; do echo "	_ \"$p\""; done; echo ')'; } >std.go
       if GOCACHE="$PARITY_STD" go test -run='^$' -exec=true $flags . >/dev/null 2>&1; then
         : >"$PARITY_STD/$mark"
       else
