@@ -10,11 +10,15 @@ import (
 // maxNamed is how many tests or cells a verdict reason names before "...".
 const maxNamed = 3
 
-// Verdict concludes the report: not OK when a test failed in any cell, a
-// cell could not run its tests to the end, or (unless allowDivergence) a
-// test's outcome differs between cells. A divergence where one side fails
-// is also a failure, so allowDivergence forgives only the differences
-// that fail nothing (pass vs skip) on their own.
+// Verdict concludes the report: not OK when a test failed (every run in
+// some cell, or with its siblings more often than alone), a cell could not
+// run its tests to the end, or (unless allowDivergence) a test diverges
+// between cells: deterministically or intermittently, found by the
+// decision procedure. allowDivergence forgives divergent tests, and only
+// them: they are still reported, with their counts and test. A test that
+// passed in some cells and skipped in others fails nothing (a skip is the
+// test's own decision); flaky tests fail it only with --fail-on-flaky. A
+// row counted through its subtests is counted there, once.
 func (r Report) Verdict(allowDivergence bool) Verdict {
 	v := Verdict{AllowDivergence: allowDivergence, Reasons: []string{}}
 	if len(r.Cells) == 0 {
@@ -23,7 +27,7 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 	var failed, divergent []string
 	failingCells := map[string]bool{}
 	for _, row := range r.Tests {
-		if row.Failed {
+		if row.Failed && !row.ViaSubtests {
 			failed = append(failed, rowName(row))
 		}
 		for _, res := range row.Results {
@@ -31,7 +35,7 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 				failingCells[res.Cell] = true
 			}
 		}
-		if row.Divergent {
+		if row.Divergent && !row.ViaSubtests {
 			divergent = append(divergent, rowName(row))
 		}
 	}
