@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/matrix"
@@ -61,10 +60,11 @@ func together(ctx context.Context, p pipeline.Plan, w World) report.Report {
 	return pipeline.Execute(ctx, p, simRuntime{w}, runner.Options{Parallel: len(p.Specs)}, meta(p))
 }
 
-// apart runs the trial as one job per cell, then merges the reports and,
-// while the merged report asks for more, runs what it asks for in the
-// cells it names and folds the results in: `parity merge`, `parity
-// recheck --plan` and `parity merge` again, in one process.
+// apart runs the trial as one job per cell, then as the merge flow does
+// (parity merge, parity recheck, parity merge): merge the reports; while
+// the merged report has work (recheck.Work), let each cell with work make
+// it from that merged report, as a job of its own would (pipeline.RecheckMerged),
+// and fold every cell's runs in.
 func apart(ctx context.Context, p pipeline.Plan, w World) (report.Report, error) {
 	var reps []report.Report
 	for _, s := range p.Specs {
@@ -76,20 +76,24 @@ func apart(ctx context.Context, p pipeline.Plan, w World) (report.Report, error)
 	if err != nil {
 		return report.Report{}, err
 	}
-	for round := range 100 {
-		runs := recheck.Next(merged, p.Specs, p.PinSet, p.Recheck.Explain, "merge"+strconv.Itoa(round))
-		if len(runs) == 0 {
+	for range 10 {
+		cells := recheck.Work(merged).Cells()
+		if len(cells) == 0 {
 			return merged, nil
 		}
-		results := make([]job.Result, len(runs))
-		for i, r := range runs {
-			results[i] = runner.Run(ctx, simRuntime{w}, []job.Spec{r.Spec}, runner.Options{Parallel: 1})[0]
+		var all []report.RerunOf
+		for _, c := range cells {
+			_, recs, err := pipeline.RecheckMerged(ctx, merged, p, simRuntime{w}, runner.Options{Parallel: 1}, []string{c})
+			if err != nil {
+				return report.Report{}, err
+			}
+			all = append(all, recs...)
 		}
-		if merged, err = report.AddReruns(merged, recheck.Read(runs, results)); err != nil {
+		if merged, err = report.AddReruns(merged, all); err != nil {
 			return report.Report{}, err
 		}
 	}
-	return report.Report{}, fmt.Errorf("apart: still asking for runs after 100 rounds")
+	return report.Report{}, fmt.Errorf("apart: still work after 10 merges")
 }
 
 // rowOf is the named test's row in the simulated package.

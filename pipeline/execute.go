@@ -75,7 +75,7 @@ func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options,
 		if ctx.Err() != nil {
 			break
 		}
-		runs := recheck.Next(rep, p.Specs, p.PinSet, p.Recheck.Explain, nonce)
+		runs := recheck.Next(rep, p.Specs, p.PinSet, report.NextLook, nonce)
 		if len(runs) == 0 {
 			break
 		}

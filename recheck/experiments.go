@@ -22,7 +22,7 @@ const (
 )
 
 // AutoMax is how many divergent tests --explain=auto explains at most.
-const AutoMax = 10
+const AutoMax = report.AutoMax
 
 // ParseExplain accepts auto, on and off ("" is auto).
 func ParseExplain(s string) (ExplainMode, error) {
@@ -250,25 +250,25 @@ func PlanExperiments(rep report.Report, specs []job.Spec, pins matrix.Pins, subj
 				trials = append(trials, trial{i + 1, x, ch})
 			}
 		}
+		made := report.ExperimentRuns(rep, s)
 		if len(trials) == 0 {
+			// No experiment applies: one control run records that the
+			// subject was looked at, so the report is not left waiting.
+			if len(made[""]) == 0 {
+				runs = append(runs, Run{Spec: Reduce(fail, []Target{target}, seeds[s.Fail], Change{Env: []string{rerunEnv(nonce, report.RunControl, 1, "")}}),
+					Cell: s.Fail, Kind: report.RunControl, Index: 1, Targets: []Target{target}, Towards: s.Pass})
+			}
 			continue
 		}
 		n := report.ArmRuns(s.Failures, s.Runs, len(trials), s.Alpha)
-		made := experimentRuns(rep, s)
 		// The arms move in step: the round's target is the next of 1, 3,
 		// 7, ... above what the live arms have made.
 		var alive []trial
 		done := n
 		for _, tr := range trials {
-			runs := made[tr.x.ID]
-			fails, noOutcome := 0, false
-			for _, r := range runs {
-				fails += boolInt(r.Outcome.Failed())
-				noOutcome = noOutcome || !r.Outcome.Ran()
-			}
-			if len(runs) < n && !noOutcome && report.ArmAlive(fails, n, len(trials), s.Alpha) {
+			if report.ArmLive(made[tr.x.ID], n, len(trials), s.Alpha) {
 				alive = append(alive, tr)
-				done = min(done, len(runs))
+				done = min(done, len(made[tr.x.ID]))
 			}
 		}
 		if len(alive) == 0 {
@@ -295,37 +295,6 @@ func PlanExperiments(rep report.Report, specs []job.Spec, pins matrix.Pins, subj
 		}
 	}
 	return runs
-}
-
-// experimentRuns are a subject's experiment runs made so far, by
-// experiment id ("" for the control), by index.
-func experimentRuns(rep report.Report, s report.Subject) map[string][]report.Rerun {
-	out := map[string][]report.Rerun{}
-	for _, row := range rep.Tests {
-		if row.Package != s.Package || row.Test != s.Test {
-			continue
-		}
-		res, ok := row.Result(s.Fail)
-		if !ok {
-			break
-		}
-		for _, r := range res.Reruns {
-			switch r.Kind {
-			case report.RunControl:
-				out[""] = append(out[""], r)
-			case report.RunExperiment:
-				out[r.Trial] = append(out[r.Trial], r)
-			}
-		}
-	}
-	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func appliesTo(x Experiment, axes []string) bool {

@@ -61,26 +61,17 @@ func (r Run) Label() string {
 }
 
 // Next is what to run after the runs the report holds: what its undecided
-// rows need (report.Needs), else, once every row is decided, the next
-// round of experiments (Experiments). None when the report is final.
-func Next(rep report.Report, specs []job.Spec, pins matrix.Pins, explain ExplainMode, nonce string) []Run {
-	if needs := report.Needs(rep); len(needs) > 0 {
+// rows need (report.Needs, at the pace given), else, once every row is
+// decided, the next round of experiments its --explain asks for. None when
+// the report is final.
+func Next(rep report.Report, specs []job.Spec, pins matrix.Pins, pace report.Pace, nonce string) []Run {
+	if needs := report.Needs(rep, pace); len(needs) > 0 {
 		return Plan(rep, specs, needs, nonce)
 	}
-	if !ShouldExplain(explain, divergent(rep)) {
+	if !report.Explains(rep) {
 		return nil
 	}
 	return PlanExperiments(rep, specs, pins, report.Subjects(rep), Experiments, nonce)
-}
-
-func divergent(rep report.Report) int {
-	n := 0
-	for _, d := range rep.Divergences {
-		if !d.Mild && d.Decision.Test != "none" {
-			n++
-		}
-	}
-	return n
 }
 
 // Plan turns needs into runs: the alone re-runs of one cell with one index
@@ -319,8 +310,10 @@ func Reduce(s job.Spec, targets []Target, seeds map[string]int64, ch Change) job
 		}
 		cmd.PerPackage = append(cmd.PerPackage, pr)
 	}
-	if len(cmd.PerPackage) == 1 && len(cmd.PerPackage[0].Flags) == 0 {
-		cmd.Run, cmd.Packages, cmd.PerPackage = cmd.PerPackage[0].Run, []string{cmd.PerPackage[0].Package}, nil
+	if len(cmd.PerPackage) == 1 {
+		p := cmd.PerPackage[0]
+		cmd.Flags = append(cmd.Flags, p.Flags...)
+		cmd.Run, cmd.Packages, cmd.PerPackage = p.Run, []string{p.Package}, nil
 	}
 	test.Name = job.StepTest
 	test.Network = false

@@ -25,6 +25,56 @@ type rowState struct {
 	orderReady bool
 	budget     *Cause // the order test held, and the package ran out of -timeout
 	culprit    *culpritTest
+	// aloneUsed and sibUsed are how many of each result's alone and
+	// with-siblings runs the decisions read (0: all). A run made beyond
+	// them (a merge's recheck asks for every look at once) changes no
+	// word: the procedure stopped before it.
+	aloneUsed, sibUsed int
+}
+
+// used works out how many alone and with-siblings runs the row's tests
+// read: up to the look that decided each.
+func (st *rowState) used(looks, orderLooks []int, reruns int) {
+	if len(looks) == 0 {
+		return
+	}
+	switch {
+	case !st.div.decided:
+		return // still running: everything made so far
+	case st.div.look > 0:
+		st.aloneUsed = looks[st.div.look-1]
+	default:
+		st.aloneUsed = looks[0]
+	}
+	if st.order.candidates {
+		if !st.order.decided {
+			st.aloneUsed, st.sibUsed = 0, 0
+			return
+		}
+		if st.order.look > 0 {
+			w := orderLooks[st.order.look-1]
+			st.aloneUsed, st.sibUsed = max(st.aloneUsed, reruns+w), w
+		}
+	}
+}
+
+// trimmed returns the result with only the alone and with-siblings runs
+// the decisions read.
+func (st rowState) trimmed(res Result) Result {
+	if st.aloneUsed == 0 && st.sibUsed == 0 {
+		return res
+	}
+	var keep []Rerun
+	for _, r := range res.Reruns {
+		switch {
+		case r.Kind == RunAlone && st.aloneUsed > 0 && r.Index > st.aloneUsed:
+		case r.Kind == RunSiblings && st.sibUsed > 0 && r.Index > st.sibUsed:
+		default:
+			keep = append(keep, r)
+		}
+	}
+	res.Reruns = keep
+	return res
 }
 
 func comparedCells(r Report) map[string]Cell {
@@ -91,6 +141,9 @@ func assess(r Report) assessment {
 		c := decideCulprit(r.Tests, row, st.order.cells[0])
 		st.culprit = &c
 	}
+	for i := range a.rows {
+		a.rows[i].used(a.looks, a.orderLooks, r.Options.Reruns)
+	}
 	return a
 }
 
@@ -102,13 +155,29 @@ type Need struct {
 	Siblings            []string // probes and culprit runs: the only siblings with it
 }
 
+// Pace says how far ahead Needs plans the looks of a test.
+type Pace int
+
+const (
+	// NextLook asks for the runs of the next look only: a run that sees
+	// each look's results (parity test) stops as soon as a test decides.
+	NextLook Pace = iota
+	// AllLooks asks for every run up to a test's last look at once: for a
+	// recheck stage on machines of their own, which cannot wait for the
+	// other cells' runs between looks. The decisions read the runs look by
+	// look and stop where NextLook would have: the runs beyond change no
+	// word.
+	AllLooks
+)
+
 // Needs lists the re-runs the report's undecided rows ask for next, row by
-// row in report order: alone runs up to the next look in every compared
-// cell, with-siblings and alone runs for the order test, the next
-// bisection probe, the runs that test a culprit. Experiments are planned
-// apart (package recheck), once no row needs more.
-func Needs(r Report) []Need {
-	a := assess(r)
+// row in report order: alone runs up to the next look (or all looks) in
+// every compared cell, with-siblings and alone runs for the order test,
+// the next bisection probe, the runs that test a culprit. Experiments are
+// planned apart (package recheck), once no row needs more.
+func Needs(r Report, pace Pace) []Need { return assess(r).needs(r, pace) }
+
+func (a assessment) needs(r Report, pace Pace) []Need {
 	var out []Need
 	upTo := func(row TestRow, res Result, kind RunKind, n int, sibs []string) {
 		have := len(sortedRuns(res, kind))
@@ -119,15 +188,24 @@ func Needs(r Report) []Need {
 	for i, row := range r.Tests {
 		st := a.rows[i]
 		if !st.div.decided {
+			next := st.div.next
+			if pace == AllLooks && len(st.div.hyps) > 0 {
+				next = a.looks[len(a.looks)-1]
+			}
 			for _, res := range st.div.participants {
-				upTo(row, res, RunAlone, st.div.next, nil)
+				upTo(row, res, RunAlone, next, nil)
 			}
 		}
 		if !st.order.decided && st.order.nextSib > 0 {
+			sib, alone := st.order.nextSib, st.order.nextAlone
+			if pace == AllLooks {
+				sib = a.orderLooks[len(a.orderLooks)-1]
+				alone = r.Options.Reruns + sib
+			}
 			for _, c := range st.order.cells {
 				res, _ := row.Result(c)
-				upTo(row, res, RunSiblings, st.order.nextSib, nil)
-				upTo(row, res, RunAlone, st.order.nextAlone, nil)
+				upTo(row, res, RunSiblings, sib, nil)
+				upTo(row, res, RunAlone, alone, nil)
 			}
 		}
 		if c := st.culprit; c != nil {
@@ -162,6 +240,8 @@ func (a assessment) label(row *TestRow, st rowState, rows []TestRow) (Divergence
 	row.ViaSubtests, row.Decisions = false, nil
 	for j := range row.Results {
 		row.Results[j].Flaky, row.Results[j].OrderDependent = false, false
+		row.Results[j].plain = nil
+		row.Results[j].plain = allRuns(st.trimmed(row.Results[j]))
 	}
 	if st.div.decided && len(st.div.hyps) > 0 {
 		row.Decisions = append(row.Decisions, st.div.decision())
@@ -291,15 +371,18 @@ func (a assessment) divergence(row TestRow, dt divergenceTest) Divergence {
 	reps := make([]Result, len(dt.participants))
 	var cells []string
 	for i, res := range dt.participants {
+		alone := sortedRuns(res, RunAlone)
+		alone = alone[:min(len(alone), dt.looks[max(dt.look-1, 0)])]
 		reps[i] = res
 		reps[i].Flaky = false
-		rc := aloneCounts(res)
+		f, n := tally(alone)
+		rc := RunCounts{Cell: res.Cell, Fail: f, Runs: n}
 		d.Counts = append(d.Counts, rc)
 		if rc.Fail > 0 && rc.Fail < rc.Runs {
 			d.Intermittent = true
 		}
 		reps[i].Outcome = testjson.Pass
-		for _, r := range sortedRuns(res, RunAlone) {
+		for _, r := range alone {
 			if r.Outcome.Failed() && (!reps[i].Outcome.Failed() || slices.Index(testjson.Outcomes, r.Outcome) < slices.Index(testjson.Outcomes, reps[i].Outcome)) {
 				reps[i].Outcome = r.Outcome
 			}
@@ -565,6 +648,100 @@ func cellDistance(r Report, a, b string) int {
 	return n
 }
 
+// AutoMax is how many divergent tests --explain=auto explains at most.
+const AutoMax = 10
+
+// Explains reports whether the report's --explain asks for experiments
+// for its divergences: "on" for any, "auto" for at most AutoMax.
+func Explains(r Report) bool {
+	n := 0
+	for _, d := range r.Divergences {
+		if !d.Mild && d.Decision.Test != "none" {
+			n++
+		}
+	}
+	switch r.Options.Explain {
+	case "on":
+		return n > 0
+	case "auto":
+		return n > 0 && n <= AutoMax
+	}
+	return false
+}
+
+// ExperimentRuns are a subject's experiment runs in its failing cell, by
+// experiment id ("" for the control), each in index order.
+func ExperimentRuns(r Report, s Subject) map[string][]Rerun {
+	out := map[string][]Rerun{}
+	row, ok := r.row(s.Package, s.Test)
+	if !ok {
+		return out
+	}
+	res, ok := row.Result(s.Fail)
+	if !ok {
+		return out
+	}
+	out[""] = sortedRuns(res, RunControl)
+	for _, rr := range sortedRuns(res, RunExperiment) {
+		out[rr.Trial] = append(out[rr.Trial], rr)
+	}
+	return out
+}
+
+// ArmLive reports whether an experiment with these runs (of n to make,
+// one of experiments) still runs: every run gave an outcome, fewer than n
+// were made, and it can still be confirmed (ArmAlive).
+func ArmLive(runs []Rerun, n, experiments int, alpha float64) bool {
+	fails := 0
+	for _, r := range runs {
+		if !r.Outcome.Ran() {
+			return false
+		}
+		if r.Outcome.Failed() {
+			fails++
+		}
+	}
+	return len(runs) < n && ArmAlive(fails, n, experiments, alpha)
+}
+
+// ExplainPending reports whether a subject's experiments are not done:
+// none made yet, or one still live. The experiments of a first round are
+// all made together, so those made are all there are.
+func ExplainPending(r Report, s Subject) bool {
+	runs := ExperimentRuns(r, s)
+	m := len(runs) - 1
+	switch {
+	case m == 0 && len(runs[""]) == 0:
+		return true // not started
+	case m == 0:
+		return false // the control ran alone: no experiment applies
+	}
+	n := ArmRuns(s.Failures, s.Runs, m, s.Alpha)
+	for id, rr := range runs {
+		if id != "" && ArmLive(rr, n, m, s.Alpha) {
+			return true
+		}
+	}
+	return false
+}
+
+// Pending is how many re-runs the report still asks for (Needs at the
+// next look), and how many divergent tests still await experiments: a
+// report with either is provisional.
+func Pending(r Report) (runs, explain int) { return pending(r, assess(r)) }
+
+func pending(r Report, a assessment) (runs, explain int) {
+	runs = len(a.needs(r, NextLook))
+	if runs == 0 && Explains(r) {
+		for _, s := range Subjects(r) {
+			if ExplainPending(r, s) {
+				explain++
+			}
+		}
+	}
+	return runs, explain
+}
+
 // explain derives a subject's explanation from the experiments' runs in
 // its failing cell: an experiment is confirmed when it made RunsPerArm runs
 // and passed significantly more often than the control's RunsPerArm
@@ -585,7 +762,11 @@ func explain(row TestRow, s Subject) *Explanation {
 		byTrial[r.Trial] = append(byTrial[r.Trial], r)
 	}
 	if len(ids) == 0 {
-		return nil
+		if len(control) == 0 {
+			return nil
+		}
+		return &Explanation{Cell: s.Fail, Passing: s.Pass, Tried: []Trial{}, Control: trialOf("control", "unchanged, alone", control),
+			Text: "not confirmed: no experiment applies to this divergence"}
 	}
 	slices.SortStableFunc(ids, func(a, b string) int { return byTrial[a][0].Rank - byTrial[b][0].Rank })
 	m := len(ids)

@@ -137,9 +137,21 @@ type Rerun struct {
 	Error string `json:"error,omitempty"`
 }
 
-// key identifies a re-run within its result: merge refuses two with one.
-func (r Rerun) key() string {
-	return fmt.Sprintf("%s\x00%s\x00%d\x00%s", r.Kind, r.Trial, r.Index, strings.Join(r.Siblings, ","))
+// rerunKey identifies a re-run within its result: merge refuses two with
+// one.
+type rerunKey struct {
+	kind     RunKind
+	trial    string
+	index    int
+	siblings string
+}
+
+func (r Rerun) key() rerunKey {
+	k := rerunKey{kind: r.Kind, trial: r.Trial, index: r.Index}
+	if len(r.Siblings) > 0 {
+		k.siblings = strings.Join(r.Siblings, ",")
+	}
+	return k
 }
 
 // Decision is one claim tested for a row, and how.
@@ -166,13 +178,13 @@ type Decision struct {
 }
 
 // Text is the decision in one line: "one-sided Fisher exact test p =
-// 0.0004 ≤ 0.002 (0.01 over 1 hypothesis × 5 looks)".
+// 0.0004 ≤ 0.002: 0.01 over 1 hypothesis × 5 looks".
 func (d Decision) Text() string {
 	rel := "≤"
 	if !d.Holds {
 		rel = ">"
 	}
-	return fmt.Sprintf("%s p = %s %s %s (%s)", d.Test, pFormat(d.PValue), rel, pFormat(d.Threshold), d.Method)
+	return fmt.Sprintf("%s p = %s %s %s: %s", d.Test, pFormat(d.PValue), rel, pFormat(d.Threshold), d.Method)
 }
 
 func pFormat(p float64) string {
@@ -375,10 +387,11 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// groupTally counts the first n alone runs of the cells in and out of h.
-func groupTally(parts []Result, h hypothesis, n int) (a, na, b, nb int) {
-	for _, res := range parts {
-		runs := sortedRuns(res, RunAlone)
+// groupTally counts the first n alone runs (alone, by participant) of the
+// cells in and out of h.
+func groupTally(parts []Result, alone [][]Rerun, h hypothesis, n int) (a, na, b, nb int) {
+	for i, res := range parts {
+		runs := alone[i]
 		if len(runs) > n {
 			runs = runs[:n]
 		}
@@ -401,9 +414,13 @@ func decideDivergence(row TestRow, compared map[string]Cell, looks []int, alpha 
 		return d
 	}
 	d.hyps = propose(failed, passed, compared)
+	alone := make([][]Rerun, len(d.participants))
+	for i, res := range d.participants {
+		alone[i] = sortedRuns(res, RunAlone)
+	}
 	made := func(n int) bool {
-		for _, res := range d.participants {
-			if len(sortedRuns(res, RunAlone)) < n {
+		for _, runs := range alone {
+			if len(runs) < n {
 				return false
 			}
 		}
@@ -428,14 +445,15 @@ func decideDivergence(row TestRow, compared map[string]Cell, looks []int, alpha 
 		d.look = k + 1
 		bestP, futile := 2.0, true
 		for _, h := range d.hyps {
-			a, na, b, nb := groupTally(d.participants, h, n)
+			a, na, b, nb := groupTally(d.participants, alone, h, n)
 			p := FisherOneSided(a, na, b, nb)
 			if p < bestP {
 				bestP, d.best = p, h
 			}
 			// Futility: only a group that fails more often than the rest
-			// can still become significant at a later look.
-			if na > 0 && nb > 0 && a*nb > b*na {
+			// can still become significant at a later look. At the first
+			// look, no failure alone anywhere is no evidence either way.
+			if na > 0 && nb > 0 && (a*nb > b*na || k == 0 && a == 0 && b == 0) {
 				futile = false
 			}
 		}
@@ -531,8 +549,9 @@ func decideOrder(row TestRow, cells []string, looks []int, reruns int, alpha flo
 			o.decided, o.holds = true, true
 			return o
 		}
-		// Futility: with its siblings it failed no more often than alone.
-		if o.sibFail*max(o.aloneRuns, 1) <= o.aloneFail*max(o.sibRuns, 1) {
+		// Futility: with its siblings it failed no more often than alone
+		// (at the first look, failing neither way is no evidence yet).
+		if o.sibFail*max(o.aloneRuns, 1) <= o.aloneFail*max(o.sibRuns, 1) && (k > 0 || o.sibFail+o.aloneFail > 0) {
 			break
 		}
 	}

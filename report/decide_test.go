@@ -77,7 +77,7 @@ func outs(s string) []testjson.Outcome {
 
 func needsOf(r Report, test string, kind RunKind) map[string][]int {
 	out := map[string][]int{}
-	for _, n := range Needs(r) {
+	for _, n := range Needs(r, NextLook) {
 		if n.Test == test && n.Kind == kind {
 			out[n.Cell] = append(out[n.Cell], n.Index)
 		}
@@ -167,8 +167,8 @@ func TestDeterministicDivergenceAtTheFirstLook(t *testing.T) {
 	if !slices.Equal(d.Axes, []string{AxisLibc}) || d.Intermittent || !d.Decision.Holds || d.Decision.Look != 2 || d.PValue > d.Decision.Threshold {
 		t.Errorf("divergence %+v", d)
 	}
-	if len(Needs(r)) != 0 {
-		t.Errorf("still needs %+v", Needs(r))
+	if len(Needs(r, NextLook)) != 0 {
+		t.Errorf("still needs %+v", Needs(r, NextLook))
 	}
 	if !strings.Contains(d.Decision.Text(), "one-sided Fisher exact test p = ") {
 		t.Errorf("decision text %q", d.Decision.Text())
@@ -192,7 +192,7 @@ func TestFirstRunIsAScreenNotEvidence(t *testing.T) {
 	}
 	// Futility: the musl cells fail no more often than the others, so no
 	// further look can find them failing more.
-	if n := Needs(r); len(n) != 0 {
+	if n := Needs(r, NextLook); len(n) != 0 {
 		t.Errorf("needs %+v after a look with no lean", n)
 	}
 	if !r.Conclusion.OK {
@@ -279,8 +279,8 @@ func TestOrderDependenceIsATest(t *testing.T) {
 	b.add("TestX", g26a.Name, RunAlone, pass, pass, fail, pass)
 	b.add("TestX", g26a.Name, RunSiblings, pass, fail)
 	r = b.done()
-	if row := rowNamed(t, r, "TestX"); row.OrderDependent || !row.Flaky || len(Needs(r)) != 0 {
-		t.Fatalf("row %+v needs %+v", row, Needs(r))
+	if row := rowNamed(t, r, "TestX"); row.OrderDependent || !row.Flaky || len(Needs(r, NextLook)) != 0 {
+		t.Fatalf("row %+v needs %+v", row, Needs(r, NextLook))
 	}
 }
 
@@ -303,7 +303,7 @@ func TestCulpritIsConfirmedBeforeItIsNamed(t *testing.T) {
 	}
 	probe := func(r Report) []Need {
 		var out []Need
-		for _, n := range Needs(r) {
+		for _, n := range Needs(r, NextLook) {
 			if n.Kind == RunProbe {
 				out = append(out, n)
 			}
@@ -329,8 +329,8 @@ func TestCulpritIsConfirmedBeforeItIsNamed(t *testing.T) {
 	confirmed.add("TestX", g26a.Name, RunCulpritControl, pass, pass, pass, pass, pass)
 	r = confirmed.done()
 	row := rowNamed(t, r, "TestX")
-	if !strings.Contains(row.Cause.Text, "fails after TestA runs") || len(Needs(r)) != 0 {
-		t.Fatalf("cause %+v needs %+v", row.Cause, Needs(r))
+	if !strings.Contains(row.Cause.Text, "fails after TestA runs") || len(Needs(r, NextLook)) != 0 {
+		t.Fatalf("cause %+v needs %+v", row.Cause, Needs(r, NextLook))
 	}
 	// A flaky probe's candidate does not survive its test.
 	flaky := mk()
@@ -486,7 +486,7 @@ func TestPackageRowsAreRerunAndDecided(t *testing.T) {
 	}
 	b := newReport(four, pkg)
 	r := b.done()
-	needs := Needs(r)
+	needs := Needs(r, NextLook)
 	if len(needs) != 8 || needs[0].Test != "" || needs[0].Kind != RunAlone {
 		t.Fatalf("needs %+v: the package re-run twice in each cell", needs)
 	}
@@ -584,7 +584,7 @@ func TestAddRerunsFoldsOnce(t *testing.T) {
 func TestUncomparedCellsAskForNothing(t *testing.T) {
 	cut := mkCell("1.26.8", "musl", "amd64", true, job.StatusTimeout)
 	r := newReport([]Cell{g26a, cut}, first("p", "TestX", map[string]testjson.Outcome{g26a.Name: pass, cut.Name: testjson.Timeout})).done()
-	if n := Needs(r); len(n) != 0 {
+	if n := Needs(r, NextLook); len(n) != 0 {
 		t.Errorf("needs %+v", n)
 	}
 }

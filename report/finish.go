@@ -39,6 +39,7 @@ func finish(r Report) Report {
 		r.Cells[i].Counts = countCell(r.Cells[i], r.Tests)
 	}
 	r.Flaky = flakyTests(r.Tests)
+	r.PendingRuns, r.PendingExplain = pending(r, a)
 	r.Conclusion = r.Verdict(r.Options.AllowDivergence)
 	return r
 }

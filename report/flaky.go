@@ -68,8 +68,15 @@ type Trial struct {
 // addReruns adds re-run records to their rows' results. A record with the
 // key of one already there replaces it.
 func addReruns(rows map[rowKey]*TestRow, reruns []RerunOf) {
+	type at struct {
+		row  rowKey
+		cell string
+		key  rerunKey
+	}
+	seen := map[at]int{} // index in the result's Reruns
 	for _, rr := range reruns {
-		row, ok := rows[rowKey{rr.Package, rr.Test}]
+		rk := rowKey{rr.Package, rr.Test}
+		row, ok := rows[rk]
 		if !ok {
 			continue
 		}
@@ -78,18 +85,25 @@ func addReruns(rows map[rowKey]*TestRow, reruns []RerunOf) {
 			if res.Cell != rr.Cell {
 				continue
 			}
-			if i := slices.IndexFunc(res.Reruns, func(r Rerun) bool { return r.key() == rr.key() }); i >= 0 {
+			k := at{rk, rr.Cell, rr.key()}
+			if i, dup := seen[k]; dup {
 				res.Reruns[i] = rr.Rerun
-			} else {
-				res.Reruns = append(res.Reruns, rr.Rerun)
+				continue
 			}
+			seen[k] = len(res.Reruns)
+			res.Reruns = append(res.Reruns, rr.Rerun)
 		}
 	}
 }
 
-// allRuns is every plain run of a result: the first run's (one per
-// -count), then its re-runs alone and with its siblings.
+// allRuns is every plain run of a result the decisions read: the first
+// run's (one per -count), then its re-runs alone and with its siblings
+// (finish keeps those up to the looks that decided; runs made beyond them
+// change no word).
 func allRuns(res Result) []testjson.Outcome {
+	if res.plain != nil {
+		return res.plain
+	}
 	out := slices.Clone(firstRuns(res))
 	for _, kind := range []RunKind{RunAlone, RunSiblings} {
 		for _, r := range sortedRuns(res, kind) {

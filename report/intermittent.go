@@ -5,13 +5,6 @@ import (
 	"strings"
 )
 
-// aloneCounts counts a result's alone re-runs that gave an outcome, and
-// their failures.
-func aloneCounts(res Result) RunCounts {
-	f, n := tally(sortedRuns(res, RunAlone))
-	return RunCounts{Cell: res.Cell, Fail: f, Runs: n}
-}
-
 // CountsText says how often a test failed per cell, highest rate first:
 // "fails 2 of 3 on go1.26.8/musl/amd64, 0 of 6 on go1.26.8/glibc/amd64".
 func CountsText(counts []RunCounts) string {

@@ -41,6 +41,12 @@ type Report struct {
 	Flaky []FlakyTest `json:"flaky,omitempty"`
 	// Levels are the decision procedure's levels (report/decide.go).
 	Levels Levels `json:"levels"`
+	// PendingRuns and PendingExplain: the re-runs the report still asks
+	// for at the next look, and the divergent tests whose experiments are
+	// not done. A report with either is provisional (a merge whose recheck
+	// stage has work; a run cut short): its verdict is not final.
+	PendingRuns    int `json:"pendingRuns,omitempty"`
+	PendingExplain int `json:"pendingExplain,omitempty"`
 }
 
 // Levels state how the report's claims were decided.
@@ -225,6 +231,15 @@ type TestRow struct {
 	Decisions []Decision `json:"decisions,omitempty"`
 }
 
+// Outcomes are the result's re-runs of the kind, in index order.
+func (r Result) Outcomes(kind RunKind) []testjson.Outcome {
+	var out []testjson.Outcome
+	for _, rr := range sortedRuns(r, kind) {
+		out = append(out, rr.Outcome)
+	}
+	return out
+}
+
 // IsPackage reports whether the row is a package's own outcome.
 func (t TestRow) IsPackage() bool { return t.Test == "" }
 
@@ -267,6 +282,10 @@ type Result struct {
 	// OrderDependent is set in the cells where the row failed more often
 	// with its siblings than alone (Decisions says by which test).
 	OrderDependent bool `json:"orderDependent,omitempty"`
+
+	// plain is the runs the decisions read (first, alone, with siblings),
+	// set by finish: see allRuns.
+	plain []testjson.Outcome
 }
 
 // Probe is one bisection run: the test with only these siblings of its
@@ -342,6 +361,9 @@ type Verdict struct {
 	// FlakyTests counts tests flaky in some cell: they fail the verdict only
 	// with Options.FailOnFlaky.
 	FlakyTests int `json:"flakyTests,omitempty"`
+	// Provisional: the report still asks for runs (Report.PendingRuns,
+	// PendingExplain): the verdict is not final, and not OK.
+	Provisional bool `json:"provisional,omitempty"`
 }
 
 // Origin records one report merged into another.

@@ -67,13 +67,28 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 		}
 	}
 	if len(divergent) > 0 && !allowDivergence {
-		v.Reasons = append(v.Reasons, fmt.Sprintf("%s diverge between cells: %s", plural(len(divergent), "test"), names(divergent)))
+		verb := "diverge"
+		if len(divergent) == 1 {
+			verb = "diverges"
+		}
+		v.Reasons = append(v.Reasons, fmt.Sprintf("%s %s between cells: %s", plural(len(divergent), "test"), verb, names(divergent)))
 	}
 	v.FlakyTests = len(r.Flaky)
 	if reason := flakyVerdict(r.Flaky, r.Options.FailOnFlaky); reason != "" {
 		v.Reasons = append(v.Reasons, reason)
 	}
 	v.Reasons = append(v.Reasons, r.compileReasons()...)
+	if r.PendingRuns > 0 || r.PendingExplain > 0 {
+		v.Provisional = true
+		var work []string
+		if r.PendingRuns > 0 {
+			work = append(work, plural(r.PendingRuns, "re-run")+" at the next look")
+		}
+		if r.PendingExplain > 0 {
+			work = append(work, "the experiments of "+plural(r.PendingExplain, "divergent test"))
+		}
+		v.Reasons = append(v.Reasons, "provisional: the decisions still need "+strings.Join(work, " and ")+" (parity recheck --plan, then parity merge)")
+	}
 	if len(r.Cells) > 0 && len(r.Tests) == 0 {
 		v.Reasons = append(v.Reasons, "no tests ran in any cell")
 	}
