@@ -76,4 +76,3 @@ func TestNewExperiments(t *testing.T) {
 		t.Errorf("program-bash without a run check: %s", script)
 	}
 }
-

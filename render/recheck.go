@@ -21,7 +21,6 @@ func flakyCellText(c report.FlakyCell) string {
 	return fmt.Sprintf("%s: %d passed, %d failed (%s)", c.Cell, c.Pass, c.Fail, strings.Join(runs, " "))
 }
 
-
 // flakyNote says whether flaky tests fail the verdict.
 func flakyNote(r report.Report) string {
 	if r.Options.FailOnFlaky {
