@@ -10,7 +10,9 @@ import (
 // RerunOf is one re-run's record and the row and cell it belongs to, as
 // package recheck reads it from a run's result.
 type RerunOf struct {
-	Package, Test, Cell string
+	Package string `json:"package"`
+	Test    string `json:"test"`
+	Cell    string `json:"cell"`
 	Rerun
 }
 

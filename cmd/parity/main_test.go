@@ -92,7 +92,10 @@ func TestRenderAndMergeRefuseBadFiles(t *testing.T) {
 	if code, _, stderr := runCLI(t, "render", bad); code != exitError || !strings.Contains(stderr, "report.json") {
 		t.Fatalf("render: exit %d %q", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "merge", bad); code != exitError || !strings.Contains(stderr, "two or more") {
+	if code, _, stderr := runCLI(t, "merge", bad); code != exitError || !strings.Contains(stderr, "report.json: reading report: schema version 99") {
+		t.Fatalf("merge: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "merge"); code != exitError || !strings.Contains(stderr, "give report.json files") {
 		t.Fatalf("merge: exit %d %q", code, stderr)
 	}
 }
