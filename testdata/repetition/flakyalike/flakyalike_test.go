@@ -17,9 +17,10 @@ import (
 	"testing"
 )
 
-// seed picks the draws; TestFlakyAlikeIsOnlyFlaky (integration) needs them
-// to fail some first runs.
-const seed = "parity-flakyalike-3"
+// seed picks the draws. With this one, each of the four flaky tests fails
+// its first run in exactly one of the two amd64 cells (glibc, musl): what a
+// platform divergence would look like, on one run.
+const seed = "parity-flakyalike-20"
 
 func draw(t *testing.T) float64 {
 	run := "first"
