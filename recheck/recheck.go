@@ -21,7 +21,8 @@ import (
 // Target is one row to read back from a run: a test or subtest (its
 // top-level parent is what runs), or a package (Test "").
 type Target struct {
-	Package, Test string
+	Package string `json:"package"`
+	Test    string `json:"test"`
 }
 
 // Run is one reduced Spec to execute and the records to read from it.

@@ -149,10 +149,12 @@ func assess(r Report) assessment {
 
 // Need is one re-run the decision procedure asks for.
 type Need struct {
-	Package, Test, Cell string
-	Kind                RunKind
-	Index               int
-	Siblings            []string // probes and culprit runs: the only siblings with it
+	Package  string   `json:"package"`
+	Test     string   `json:"test"`
+	Cell     string   `json:"cell"`
+	Kind     RunKind  `json:"kind"`
+	Index    int      `json:"index"`
+	Siblings []string `json:"siblings,omitempty"` // probes and culprit runs: the only siblings with it
 }
 
 // Pace says how far ahead Needs plans the looks of a test.

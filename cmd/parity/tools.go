@@ -54,7 +54,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		return flagErr(err)
 	}
 	if fs.NArg() < 1 {
-		return fmt.Errorf("merge: give report.json files (two or more, or one with recheck.json files)")
+		return fmt.Errorf("merge: give report.json files (and the recheck.json files parity recheck wrote for them)")
 	}
 	var reps []report.Report
 	var rechecks []report.Rechecked
@@ -89,9 +89,6 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(reps) == 0 {
 		return fmt.Errorf("merge: no report.json among the files, only rechecks")
-	}
-	if len(reps) == 1 && len(rechecks) == 0 {
-		return fmt.Errorf("merge: give two or more report.json files, or one with recheck.json files")
 	}
 	// Merge's errors say "merge: ..." and number the inputs from 1, reports
 	// first: name the files those numbers mean.
