@@ -36,15 +36,7 @@ func PlanRecheck(merged report.Report) RecheckPlan {
 }
 
 // WriteJSON writes the plan as indented JSON.
-func (p RecheckPlan) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return fmt.Errorf("writing recheck plan: %w", err)
-	}
-	return nil
-}
+func (p RecheckPlan) WriteJSON(w io.Writer) error { return report.WriteIndented(w, p, "recheck plan") }
 
 // ReadRecheckPlan reads a plan parity merge --plan wrote.
 func ReadRecheckPlan(data []byte) (RecheckPlan, error) {

@@ -27,15 +27,7 @@ type Rechecked struct {
 }
 
 // WriteJSON writes the file as indented JSON.
-func (c Rechecked) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(c); err != nil {
-		return fmt.Errorf("writing recheck: %w", err)
-	}
-	return nil
-}
+func (c Rechecked) WriteJSON(w io.Writer) error { return WriteIndented(w, c, "recheck") }
 
 // Kind reads what a Parity JSON file is: "" for a report, KindRechecked,
 // or another kind (a recheck plan).
