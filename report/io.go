@@ -7,12 +7,16 @@ import (
 )
 
 // WriteJSON writes the report as indented JSON, the record's format.
-func (r Report) WriteJSON(w io.Writer) error {
+func (r Report) WriteJSON(w io.Writer) error { return WriteIndented(w, r, "report") }
+
+// WriteIndented writes v as the indented JSON Parity's files are (the
+// report, a recheck, a recheck plan); what names it in an error.
+func WriteIndented(w io.Writer, v any, what string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // output is read by people: keep <, > and & as they are
-	if err := enc.Encode(r); err != nil {
-		return fmt.Errorf("writing report: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	return nil
 }

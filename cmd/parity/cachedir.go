@@ -25,6 +25,9 @@ type cacheDir struct {
 	private string // an untrusted run's own cache scope, removed after it
 	goSum   string
 	stderr  io.Writer
+	// restoreOnly: a recheck's reduced runs build nothing the directory
+	// lacks, so it is not saved.
+	restoreOnly bool
 }
 
 // openCacheDir restores the caches of the plan from --cache-dir. An
@@ -77,6 +80,8 @@ func (c *cacheDir) close(ctx context.Context, rep report.Report) {
 		}
 	}
 	switch {
+	case c.restoreOnly:
+		return
 	case !c.trusted:
 		fmt.Fprintf(c.stderr, "parity: cache dir: not saved: the run is untrusted (%s)\n", c.why)
 		return
