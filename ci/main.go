@@ -85,6 +85,8 @@ type Ci struct {
 	// +private
 	CacheScope string
 	// +private
+	CacheTrust string
+	// +private
 	Pins *dagger.File
 	// +private
 	RegistryMirror string
@@ -203,6 +205,10 @@ func New(
 	// Prefix of the cache volume names (default: one per project).
 	// +optional
 	cacheScope string,
+	// trusted: this call may write the caches later calls read (the default branch); untrusted: pull requests, forks; auto: trusted (the engine sees no CI environment).
+	// +optional
+	// +default="auto"
+	cacheTrust string,
 	// Image pins, a parity.lock.json (default: the source's, else the built-in pins). Named pins: --lock is the Dagger CLI's own flag.
 	// +optional
 	pins *dagger.File,
@@ -253,7 +259,7 @@ func New(
 		RunPattern: run, Skip: skip, Short: short, Tags: tags, Failfast: failfast,
 		CellMemory: cellMemory, CellCpus: cellCpus, CellPids: cellPids, Parallel: parallel,
 		Reruns: reruns, FailOnFlaky: failOnFlaky, Explain: explain,
-		CacheScope: cacheScope, Pins: pins, RegistryMirror: registryMirror, CaBundle: caBundle,
+		CacheScope: cacheScope, CacheTrust: cacheTrust, Pins: pins, RegistryMirror: registryMirror, CaBundle: caBundle,
 		DepsEnv: depsEnv, Goprivate: goprivate, Netrc: netrc, GitToken: gitToken, GitHost: gitHost,
 		SourceMode: sourceMode, Revision: revision, Compile: compile, RerunsMax: rerunsMax,
 		TmpdirSymlink: tmpdirSymlink,
@@ -387,7 +393,7 @@ func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergen
 		Packages: m.Packages, Run: m.RunPattern, Skip: m.Skip, Short: m.Short, Tags: m.Tags, Failfast: m.Failfast,
 		CellMemory: m.CellMemory, CellCPUs: m.CellCpus, CellPids: m.CellPids, Parallel: m.Parallel,
 		Reruns: m.Reruns, FailOnFlaky: m.FailOnFlaky, Explain: m.Explain,
-		CacheScope: m.CacheScope, RegistryMirror: m.RegistryMirror, DepsEnv: m.DepsEnv, Goprivate: m.Goprivate,
+		CacheScope: m.CacheScope, CacheTrust: m.CacheTrust, RegistryMirror: m.RegistryMirror, DepsEnv: m.DepsEnv, Goprivate: m.Goprivate,
 		AllowDivergence: allowDivergence, Revision: m.Revision, Compile: m.Compile, ReRunsMax: m.RerunsMax,
 		TmpdirSymlink: m.TmpdirSymlink,
 	}

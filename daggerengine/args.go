@@ -1,20 +1,17 @@
 package daggerengine
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-)
-
-// SourceID is the source's identity on an engine, from its go.mod and
-// go.sum: with the module path (pipeline.DefaultCacheScope) it names the
-// cache volumes. The engine sees no .git (the module excludes it) and no
-// path of the caller's, so two projects, or two forks, that happen to share
-// a module path still get volumes of their own unless their go.mod and
-// go.sum are the same; an edit of either starts fresh caches.
-func SourceID(goMod, goSum []byte) string {
-	h := sha256.New()
-	h.Write(goMod)
-	h.Write([]byte{0})
-	h.Write(goSum)
-	return "dagger-source:" + hex.EncodeToString(h.Sum(nil))[:32]
-}
+// SourceID is the source's identity on an engine: with the module path
+// (pipeline.DefaultCacheScope) it names the cache volumes. The engine sees
+// no .git and no path of the caller's, and nothing in a source tells a
+// fork from its upstream; so the identity is the module path alone, which
+// a dependency bump keeps (an edit of go.mod or go.sum once started every
+// cell cold).
+//
+// Volumes shared that way are safe: on Dagger only steps that run none of
+// the module's code write them (deps: modules checked against each call's
+// go.sum and verified; build: outputs the go command keys by their
+// inputs), and the test step reads copies in its own layer
+// (policies.IDTestView), so no fork's test writes what another call reads.
+// --cache-scope keeps projects (or forks, on a shared engine) apart on
+// purpose.
+const SourceID = "dagger"

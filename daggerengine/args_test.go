@@ -2,6 +2,7 @@ package daggerengine
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parity-ci/parity/job"
@@ -15,7 +16,7 @@ import (
 func cacheVolumes(t *testing.T, goMod, goSum string) []string {
 	t.Helper()
 	r, err := pipeline.Args{Go: []string{"1.27.1"}, Libc: []string{"glibc"}, Arch: []string{"amd64"}}.
-		Request(pipeline.Host{Arch: "amd64", SourceID: SourceID([]byte(goMod), []byte(goSum))})
+		Request(pipeline.Host{Arch: "amd64", SourceID: SourceID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,21 +40,22 @@ func cacheVolumes(t *testing.T, goMod, goSum string) []string {
 	return names
 }
 
-// TestProjectsNeverShareCaches: on an engine the cache scope was the module
-// path alone, so two projects named example.com/m shared GOCACHE and the
-// module cache. The source's go.mod and go.sum now take part.
-func TestProjectsNeverShareCaches(t *testing.T) {
+// TestCacheVolumesSurviveADependencyBump: the volumes were named after a
+// digest of go.mod and go.sum, so every dependency bump started every cell
+// cold. They are now named after the module path (and --cache-scope), as
+// safe as that is: only steps that run none of the module's code write
+// them, and the test step reads copies (TestTestStepReadsCopies).
+func TestCacheVolumesSurviveADependencyBump(t *testing.T) {
 	const mod = "module example.com/m\n\ngo 1.26\n"
-	a := cacheVolumes(t, mod, "example.com/dep v1.0.0 h1:aaa=\n")
-	b := cacheVolumes(t, mod, "example.com/other v1.2.0 h1:bbb=\n")
-	c := cacheVolumes(t, mod+"\nrequire example.com/dep v1.0.0\n", "")
-	for _, n := range a {
-		if slices.Contains(b, n) || slices.Contains(c, n) {
-			t.Errorf("volume %s is shared by two projects named example.com/m", n)
-		}
+	a := cacheVolumes(t, mod+"\nrequire example.com/dep v1.0.0\n", "example.com/dep v1.0.0 h1:aaa=\n")
+	bumped := cacheVolumes(t, mod+"\nrequire example.com/dep v1.1.0\n", "example.com/dep v1.1.0 h1:bbb=\n")
+	if !slices.Equal(a, bumped) {
+		t.Errorf("a dependency bump changed the volumes: %v, then %v", a, bumped)
 	}
-	// The same source keeps its caches from one call to the next.
-	if again := cacheVolumes(t, mod, "example.com/dep v1.0.0 h1:aaa=\n"); !slices.Equal(a, again) {
-		t.Errorf("the same source got other volumes: %v, then %v", a, again)
+	other := cacheVolumes(t, "module example.com/other\n\ngo 1.26\n", "")
+	for _, n := range a {
+		if slices.Contains(other, n) && !strings.HasPrefix(n, policies.StdSeedPrefix) {
+			t.Errorf("volume %s is shared by two modules", n)
+		}
 	}
 }

@@ -7,6 +7,8 @@ package daggerengine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +34,7 @@ type Engine struct {
 	opt     Options
 	native  matrix.Arch
 	started time.Time // steps that recorded an earlier start came from the cache
+	call    string    // this call's nonce (see stepOps)
 }
 
 // Options are what a run takes from the session: the source, and the
@@ -79,7 +82,7 @@ func New(ctx context.Context, c *dagger.Client, opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dagger: engine platform %s: %w", p, err)
 	}
-	return &Engine{c: c, opt: opt, native: arch, started: time.Now()}, nil
+	return &Engine{c: c, opt: opt, native: arch, started: time.Now(), call: newCall()}, nil
 }
 
 // NativeArch is the engine's own arch: cells of any other run emulated.
@@ -203,12 +206,16 @@ func (c *cell) ExecStream(ctx context.Context, st job.Step, w io.Writer) job.Ste
 	if st.Name == job.StepSetup {
 		from = c.image
 	}
-	ctr, err := c.e.apply(from, stepOps(c.spec, st, c.e.credentials())).Sync(ctx)
+	ctr, err := c.e.apply(from, stepOps(c.spec, st, c.e.credentials(), c.e.call)).Sync(ctx)
 	var failed *dagger.ExecError
 	if errors.As(err, &failed) {
-		// The engine keeps no file of a failed exec: what is left of the
-		// test step's stdout is gone with it (the cell did not finish).
+		// The engine keeps no file of a failed exec: the wrapper printed
+		// the end of an incomplete test run's stream (timeWrapper), and
+		// that is what is left of it.
 		r.ExitCode, r.Stdout, r.Stderr, err = failed.ExitCode, failed.Stdout, failed.Stderr, nil
+		if st.Name == job.StepTest && w != nil && r.Stdout != "" {
+			_, _ = io.WriteString(w, r.Stdout)
+		}
 		ctr = nil
 	} else if err == nil {
 		if st.Name == job.StepTest {
@@ -308,6 +315,8 @@ func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
 			ctr = ctr.WithWorkdir(o.path)
 		case opUser:
 			ctr = ctr.WithUser(o.value)
+		case opUnmount:
+			ctr = ctr.WithoutMount(o.path)
 		case opExec:
 			// Expect success (the default): a failure is an ExecError, and
 			// the engine caches no failure (see timeWrapper).
@@ -315,6 +324,13 @@ func (e *Engine) apply(ctr *dagger.Container, ops []op) *dagger.Container {
 		}
 	}
 	return ctr
+}
+
+// newCall is a random nonce for one call (one Engine).
+func newCall() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // caBundleFile is the name the plan gives a CA bundle that came as a File.

@@ -43,7 +43,7 @@ func (e *Engine) plan(ctx context.Context, a pipeline.Args) (pipeline.Plan, pipe
 	if err := e.checkSource(ctx, goMod, goSum); err != nil {
 		return pipeline.Plan{}, none, nil, err
 	}
-	h := pipeline.Host{Arch: string(e.native), SourceID: SourceID(goMod, goSum), MirrorFrom: "--registry-mirror"}
+	h := pipeline.Host{Arch: string(e.native), SourceID: SourceID, MirrorFrom: "--registry-mirror"}
 	if e.opt.CABundle != nil {
 		name, err := e.opt.CABundle.Name(ctx)
 		if err != nil {

@@ -36,6 +36,7 @@ const (
 	opWorkdir         opKind = "workdir"
 	opUser            opKind = "user"
 	opExec            opKind = "exec"
+	opUnmount         opKind = "unmount" // WithoutMount(path)
 )
 
 // Names of the secrets an Engine may hold; ops refer to them by name so the
@@ -136,16 +137,22 @@ func mountOps(s job.Spec, m job.Mount) []op {
 
 // stepOps run one step: its user, its own mounts and environment, the
 // deps step's credentials, then the command under the timing wrapper.
-// go test's 1 (tests failed) is a result the engine may cache; any other
-// failure is not (timeWrapper).
-func stepOps(s job.Spec, st job.Step, cred credentials) []op {
+// go test's 1 (tests failed) is a result the engine may cache, unless the
+// run did not complete; any other failure is not (timeWrapper). call is
+// the call's nonce: the deps step carries it, so the engine never replays
+// it from an earlier call and every call verifies the module cache again.
+func stepOps(s job.Spec, st job.Step, cred credentials, call string) []op {
 	user := s.User
 	if st.Root || s.InsecureRoot {
 		user = "0:0"
 	}
 	ops := []op{{kind: opUser, value: user}}
 	for _, m := range s.Mounts {
-		if len(m.Steps) > 0 && m.In(st.Name) {
+		switch {
+		case len(m.Steps) == 0 || !m.In(st.Name):
+		case m.Kind == job.MountCache && m.ViewIn(st.Name):
+			ops = append(ops, copyOps(s, m, user)...)
+		default:
 			ops = append(ops, mountOps(s, m)...)
 		}
 	}
@@ -154,6 +161,7 @@ func stepOps(s job.Spec, st job.Step, cred credentials) []op {
 		ops = append(ops, op{kind: opEnv, path: k, value: v})
 	}
 	if st.Name == job.StepDeps {
+		ops = append(ops, op{kind: opEnv, path: callVar, value: call})
 		ops = append(ops, credentialOps(cred, user)...)
 	}
 	stdout := ""
@@ -162,6 +170,31 @@ func stepOps(s job.Spec, st job.Step, cred credentials) []op {
 		stdout = testStdout
 	}
 	return append(ops, op{kind: opExec, args: wrapTimed(st.Args, keepStatus(st.Name), stdout), insecure: s.InsecureRoot, stdout: stdout})
+}
+
+// callVar carries the call's nonce into the deps step.
+const callVar = "PARITY_CALL"
+
+// viewStage is where a step that must not write a cache sees its volume,
+// only while the cache is copied.
+const viewStage = "/parity-stage"
+
+// copyOps give a step a copy of a cache instead of the volume (Dagger
+// cannot mount a volume read-only, nor copy-on-write): the volume is
+// mounted aside, copied into a directory of the step's own layer at the
+// cache's place (no code of the module runs yet), and unmounted before the
+// command: what the step writes stays in its own layer, which no later
+// step or call reads. The copy is an exec of its own, cached by the engine
+// like any other: it carries no nonce, so an unchanged test step is still
+// replayed.
+func copyOps(s job.Spec, m job.Mount, user string) []op {
+	stage := viewStage + m.Target
+	mounted := mountOps(s, m)
+	mounted[0].path = stage
+	return append(mounted,
+		op{kind: opUserDir, path: m.Target, owner: user},
+		op{kind: opExec, args: []string{"sh", "-c", `cp -a "$1/." "$2/"`, "sh", stage, m.Target}, insecure: s.InsecureRoot},
+		op{kind: opUnmount, path: stage})
 }
 
 // credentialOps hand the deps step, and only it, the private-module

@@ -37,9 +37,14 @@ func TestBaseOps(t *testing.T) {
 	if tmp := find(ops, opMountTemp); len(tmp) != 1 || tmp[0].size != 1<<30 || tmp[0].path != "/tmp" {
 		t.Fatalf("tmp %+v", tmp)
 	}
-	caches := find(ops, opMountCache)
-	if len(caches) != 2 || caches[0].value != "parity-go1.27.1-glibc-amd64-gocache" || caches[0].owner != "65534:65534" {
-		t.Fatalf("caches %+v", caches)
+	// The caches are mounted per step (stepOps): the test step never
+	// mounts one.
+	if caches := find(ops, opMountCache); len(caches) != 0 {
+		t.Fatalf("caches in the base container %+v", caches)
+	}
+	build := find(stepOps(planDagger(t, policies.Options{TmpfsBytes: 1 << 30}), job.Step{Name: job.StepBuild}, credentials{}, "call1"), opMountCache)
+	if len(build) != 3 || build[0].value != "parity-go1.27.1-glibc-amd64-gocache" || build[0].owner != "65534:65534" || build[1].value != "parity-gomod" {
+		t.Fatalf("build step caches %+v", build)
 	}
 	env := find(ops, opEnv)
 	if !slices.ContainsFunc(env, func(o op) bool { return o.path == "TZ" && o.value == "UTC" }) {
@@ -58,13 +63,13 @@ func TestStepOps(t *testing.T) {
 			test = st
 		}
 	}
-	ops := stepOps(s, test, credentials{})
+	ops := stepOps(s, test, credentials{}, "call1")
 	if ops[0].kind != opUser || ops[0].value != "65534:65534" {
 		t.Fatalf("first op %+v", ops[0])
 	}
 	last := ops[len(ops)-1]
 	if last.kind != opExec || last.insecure || !slices.Equal(last.args[:2], []string{"sh", "-c"}) || !strings.Contains(last.args[2], timeMarker) ||
-		!strings.Contains(last.args[2], `-le "1" ]`) || !slices.Equal(last.args[4:7], []string{"go", "test", "-json"}) {
+		!strings.Contains(last.args[2], `-gt "1" ]`) || !strings.Contains(last.args[2], "signal: killed") || !slices.Equal(last.args[4:7], []string{"go", "test", "-json"}) {
 		t.Fatalf("exec %+v", last)
 	}
 	if e := find(ops, opEnv); len(e) != 1 || e[0].path != "GOPROXY" || e[0].value != "off" {
@@ -74,7 +79,7 @@ func TestStepOps(t *testing.T) {
 
 func TestAttachIsInsecureRoot(t *testing.T) {
 	s := planDagger(t, policies.Options{Ptrace: policies.PtraceAttach})
-	ops := stepOps(s, s.Steps[len(s.Steps)-1], credentials{})
+	ops := stepOps(s, s.Steps[len(s.Steps)-1], credentials{}, "call1")
 	if ops[0].value != "0:0" || !ops[len(ops)-1].insecure {
 		t.Fatalf("attach on Dagger: %+v", ops)
 	}
@@ -111,7 +116,7 @@ func TestCABundleInDepsOnly(t *testing.T) {
 	if f := find(baseOps(s), opMountFile); len(f) != 0 {
 		t.Fatalf("the CA bundle is mounted for every step: %+v", f)
 	}
-	deps := stepOps(s, stepOf(t, s, job.StepDeps), credentials{})
+	deps := stepOps(s, stepOf(t, s, job.StepDeps), credentials{}, "call1")
 	if f := find(deps, opMountFile); len(f) != 1 || f[0].value != caBundleFile || f[0].path != policies.CABundleAt {
 		t.Fatalf("deps mounts %+v", f)
 	}
@@ -119,7 +124,7 @@ func TestCABundleInDepsOnly(t *testing.T) {
 		t.Fatal("deps step without SSL_CERT_FILE")
 	}
 	for _, n := range []job.StepName{job.StepProbe, job.StepTest} {
-		if f := find(stepOps(s, stepOf(t, s, n), credentials{}), opMountFile); len(f) != 0 {
+		if f := find(stepOps(s, stepOf(t, s, n), credentials{}, "call1"), opMountFile); len(f) != 0 {
 			t.Fatalf("%s sees the CA bundle: %+v", n, f)
 		}
 	}
@@ -130,7 +135,7 @@ func TestCABundleInDepsOnly(t *testing.T) {
 func TestCredentialsInDepsOnly(t *testing.T) {
 	s := planDagger(t, policies.Options{})
 	cred := credentials{netrc: true, gitToken: true, gitHost: "git.example.com"}
-	deps := stepOps(s, stepOf(t, s, job.StepDeps), cred)
+	deps := stepOps(s, stepOf(t, s, job.StepDeps), cred, "call1")
 	if m := find(deps, opMountSecret); len(m) != 1 || m[0].value != secretNetrc || m[0].path != netrcPath || m[0].owner != "65534:65534" {
 		t.Fatalf("netrc mount %+v", m)
 	}
@@ -152,7 +157,7 @@ func TestCredentialsInDepsOnly(t *testing.T) {
 		t.Fatal("exec is not last")
 	}
 	for _, n := range []job.StepName{job.StepSetup, job.StepProbe, job.StepTest} {
-		for _, o := range stepOps(s, stepOf(t, s, n), cred) {
+		for _, o := range stepOps(s, stepOf(t, s, n), cred, "call1") {
 			if o.kind == opMountSecret || o.kind == opSecretEnv || o.path == "NETRC" || strings.HasPrefix(o.path, "GIT_CONFIG") {
 				t.Fatalf("%s gets a credential: %+v", n, o)
 			}
@@ -165,7 +170,7 @@ func TestCredentialsInDepsOnly(t *testing.T) {
 	}
 	// Under attach-insecure the steps run as root, and so must own the netrc.
 	a := planDagger(t, policies.Options{Ptrace: policies.PtraceAttach})
-	if m := find(stepOps(a, stepOf(t, a, job.StepDeps), cred), opMountSecret); m[0].owner != "0:0" {
+	if m := find(stepOps(a, stepOf(t, a, job.StepDeps), cred, "call1"), opMountSecret); m[0].owner != "0:0" {
 		t.Fatalf("netrc owner under attach %q", m[0].owner)
 	}
 }
@@ -205,7 +210,7 @@ func TestClaimsMatchTheEngine(t *testing.T) {
 			}
 		}
 		// The ops follow the claims: root exactly when claimed.
-		user := stepOps(s, stepOf(t, s, job.StepTest), credentials{})[0].value
+		user := stepOps(s, stepOf(t, s, job.StepTest), credentials{}, "call1")[0].value
 		if uid, _, _ := strings.Cut(user, ":"); uid != probe["uid"] {
 			t.Errorf("--ptrace=%q: steps run as %s, measured uid %s", level, user, probe["uid"])
 		}
@@ -225,7 +230,7 @@ func TestSourceCopyIsAUserDirectory(t *testing.T) {
 			test = st
 		}
 	}
-	ops := stepOps(s, test, credentials{})
+	ops := stepOps(s, test, credentials{}, "call1")
 	dirs := find(ops, opUserDir)
 	if len(dirs) < 1 || dirs[0].path != policies.CopyDir || dirs[0].owner != "65534:65534" {
 		t.Fatalf("copy directory %+v", dirs)
@@ -246,9 +251,9 @@ func TestSourceCopyIsAUserDirectory(t *testing.T) {
 func TestTestStdoutGoesToAFile(t *testing.T) {
 	s := planDagger(t, policies.Options{})
 	for _, st := range s.Steps {
-		ops := stepOps(s, st, credentials{})
+		ops := stepOps(s, st, credentials{}, "call1")
 		exec := ops[len(ops)-1]
-		dirs := find(ops, opUserDir)
+		dirs := slices.DeleteFunc(find(ops, opUserDir), func(o op) bool { return strings.HasPrefix(o.path, "/cache/") })
 		if st.Name != job.StepTest {
 			if exec.stdout != "" || len(dirs) != 0 {
 				t.Errorf("%s: stdout %q, dirs %+v", st.Name, exec.stdout, dirs)
@@ -257,6 +262,83 @@ func TestTestStdoutGoesToAFile(t *testing.T) {
 		}
 		if exec.stdout != testStdout || len(dirs) != 1 || dirs[0].path != testOutDir || dirs[0].owner != s.User {
 			t.Errorf("test step: stdout %q, dirs %+v", exec.stdout, dirs)
+		}
+	}
+}
+
+// TestDepsStepIsNeverReplayed: the engine caches an exec by its inputs,
+// not by what a cache volume holds, so a deps step replayed from an
+// earlier call would not verify the module cache this call reads. The
+// deps step carries the call's nonce: two calls never share it, while the
+// build and test steps stay the same from call to call (replayed while
+// the source is unchanged). Its command still downloads and verifies.
+func TestDepsStepIsNeverReplayed(t *testing.T) {
+	s := planDagger(t, policies.Options{})
+	nonce := func(ops []op) string {
+		for i, o := range ops {
+			if o.kind == opEnv && o.path == callVar {
+				if slices.ContainsFunc(ops[i+1:], func(o op) bool {
+					return o.kind == opExec && slices.Contains(o.args, "go mod download && go mod verify")
+				}) {
+					return o.value
+				}
+			}
+		}
+		return ""
+	}
+	one, two := stepOps(s, stepOf(t, s, job.StepDeps), credentials{}, "call1"), stepOps(s, stepOf(t, s, job.StepDeps), credentials{}, "call2")
+	if nonce(one) != "call1" || nonce(two) != "call2" {
+		t.Fatalf("deps ops carry %q and %q, want each call's nonce before the download and verify", nonce(one), nonce(two))
+	}
+	for _, n := range []job.StepName{job.StepProbe, job.StepBuild, job.StepTest} {
+		a, b := stepOps(s, stepOf(t, s, n), credentials{}, "call1"), stepOps(s, stepOf(t, s, n), credentials{}, "call2")
+		if !slices.EqualFunc(a, b, func(x, y op) bool {
+			return x.kind == y.kind && x.path == y.path && x.value == y.value && slices.Equal(x.args, y.args)
+		}) {
+			t.Errorf("%s differs between calls: it would never be replayed", n)
+		}
+	}
+	if newCall() == newCall() {
+		t.Error("two calls got one nonce")
+	}
+}
+
+// TestTestStepReadsCopies: Dagger cannot mount a cache read-only, so the
+// test step never mounts a cache volume where its command runs: each cache
+// is mounted aside, copied into a directory of the step's own layer, and
+// unmounted before the command. Steps that run none of the module's code
+// (build) mount the volumes themselves.
+func TestTestStepReadsCopies(t *testing.T) {
+	s := planDagger(t, policies.Options{})
+	ops := stepOps(s, stepOf(t, s, job.StepTest), credentials{}, "call1")
+	last := len(ops) - 1
+	mounted := map[string]bool{}
+	for i, o := range ops {
+		switch o.kind {
+		case opMountCache:
+			if !strings.HasPrefix(o.path, viewStage+"/") {
+				t.Errorf("the test step mounts %s at %s", o.value, o.path)
+			}
+			mounted[o.path] = true
+		case opUnmount:
+			delete(mounted, o.path)
+		case opExec:
+			if i != last && !strings.HasPrefix(o.args[2], "cp -a") {
+				t.Errorf("exec before the test command: %v", o.args)
+			}
+		}
+	}
+	if len(mounted) != 0 {
+		t.Errorf("still mounted when the tests run: %v", mounted)
+	}
+	for _, dir := range []string{policies.GoCacheDir, policies.ModCacheDir} {
+		if !slices.ContainsFunc(ops, func(o op) bool { return o.kind == opUserDir && o.path == dir && o.owner == s.User }) {
+			t.Errorf("no copy of %s in the step's layer", dir)
+		}
+	}
+	for _, o := range find(stepOps(s, stepOf(t, s, job.StepBuild), credentials{}, "call1"), opMountCache) {
+		if strings.HasPrefix(o.path, viewStage) {
+			t.Errorf("the build step got a copy of %s", o.value)
 		}
 	}
 }

@@ -147,3 +147,121 @@ func TestWrapperSendsStdoutToAFile(t *testing.T) {
 		t.Fatalf("step %+v", r)
 	}
 }
+
+// TestIncompleteTestStepIsNotCached runs the test step's wrapper around
+// real `go test -json` runs of this machine's go: a run whose tests failed
+// is a result the engine may cache (the wrapper exits 0, the step records
+// 1); a run whose test binary was killed (SIGKILL, as the OOM killer
+// sends it) or stopped at its -timeout also exits 1 from go test, but the
+// wrapper then fails the exec, so the engine never replays it, and prints
+// the end of the stream for Parity (the engine keeps no file of a failed
+// exec). A test that merely prints the words of a kill and passes is a
+// result.
+func TestIncompleteTestStepIsNotCached(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"go.mod": "module example.com/m\n\ngo 1.22\n",
+		"m_test.go": `package m
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestMode(t *testing.T) {
+	switch os.Getenv("MODE") {
+	case "fail":
+		t.Fatal("a real failure")
+	case "killed":
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	case "timeout":
+		time.Sleep(time.Minute)
+	case "says-killed":
+		fmt.Println("signal: killed")
+	}
+}
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		mode     string
+		wrapper  int  // the status the engine sees: 0 is cached
+		recorded int  // the step's status, as Parity reports it
+		tail     bool // the wrapper printed the stream's end
+	}{
+		{"pass", 0, 0, false},
+		{"fail", 0, 1, false},
+		{"says-killed", 0, 0, false},
+		{"killed", 1, 1, true},
+		{"timeout", 1, 1, true},
+	} {
+		out := filepath.Join(t.TempDir(), "stdout")
+		args := wrapTimed([]string{goBin, "test", "-json", "-count=1", "-timeout=2s", "."}, keepStatus(job.StepTest), out)
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "MODE="+c.mode, "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		got := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			got = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%s: %v", c.mode, err)
+		}
+		if got != c.wrapper {
+			t.Errorf("%s: the wrapper exits %d, want %d (0: the engine caches it)\n%s", c.mode, got, c.wrapper, stderr.String())
+		}
+		r := job.StepResult{ExitCode: got, Stdout: stdout.String(), Stderr: stderr.String()}
+		timed(&r, time.Now().Add(-time.Minute))
+		if r.ExitCode != c.recorded {
+			t.Errorf("%s: step exit %d, want %d", c.mode, r.ExitCode, c.recorded)
+		}
+		if printed := strings.Contains(r.Stdout, `"Action":"fail"`); printed != c.tail {
+			t.Errorf("%s: the stream's end on the wrapper's stdout: %v, want %v:\n%s", c.mode, printed, c.tail, r.Stdout)
+		}
+	}
+}
+
+// TestIncompleteWithoutGrepIsNotCached: where grep cannot run, a go test
+// exit of 1 is not taken for a result.
+func TestIncompleteWithoutGrepIsNotCached(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	out := filepath.Join(t.TempDir(), "stdout")
+	args := wrapTimed([]string{"sh", "-c", `echo '{"Action":"fail"}'; exit 1`}, keepStatus(job.StepTest), out)
+	bin := t.TempDir()
+	// Only what the wrapper needs besides grep.
+	for _, tool := range []string{"sh", "date", "tr", "wc", "cat", "tail", "sed"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skipf("no %s", tool)
+		}
+		if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(sh, args[1:]...)
+	cmd.Env = []string{"PATH=" + bin}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("without grep: %v, want exit 1 (not cached)", err)
+	}
+	if !strings.Contains(stdout.String(), `"Action":"fail"`) {
+		t.Fatalf("stream's end %q", stdout.String())
+	}
+}

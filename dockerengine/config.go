@@ -69,7 +69,9 @@ exit $rc`
 
 // containerConfig maps one step of a Spec onto Docker's container model.
 // Pure, so the mapping is tested without a daemon.
-func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner) (*container.Config, *container.HostConfig, error) {
+// views maps a cache volume to the run's view of it (see views.go): a step
+// the mount's ViewSteps list mounts the view instead of the volume.
+func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner, views map[string]string) (*container.Config, *container.HostConfig, error) {
 	user := s.User
 	if st.Root || s.InsecureRoot {
 		user = "0:0"
@@ -119,6 +121,13 @@ func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: sourceDir, Target: m.Target, ReadOnly: ro})
 		case job.MountCache:
 			cm := cacheMount(m)
+			if m.ViewIn(st.Name) {
+				v, ok := views[m.Name]
+				if !ok {
+					return nil, nil, fmt.Errorf("docker: no view of cache volume %s for %s", m.Name, st.Name)
+				}
+				cm.Source = v
+			}
 			cm.ReadOnly = ro
 			hc.Mounts = append(hc.Mounts, cm)
 		case job.MountFile, job.MountImagePath: // image paths: copied to HostPath by Start
@@ -167,17 +176,25 @@ func limit(s job.Spec, hc *container.HostConfig) {
 	hc.LogConfig = container.LogConfig{Type: "none"}
 }
 
-// chownConfig makes fresh cache volumes belong to the cell's user: a new
-// named volume is owned by root, and the steps do not run as root.
-func chownConfig(s job.Spec, image string, own owner) (*container.Config, *container.HostConfig, bool) {
+// chownConfig makes fresh cache volumes, and the run's views of them,
+// belong to the cell's user: a new named volume is owned by root, and the
+// steps do not run as root. Only the top directory of each.
+func chownConfig(s job.Spec, image string, own owner, views map[string]string) (*container.Config, *container.HostConfig, bool) {
 	var dirs []string
 	var mounts []mount.Mount
 	owner := ""
 	for _, m := range s.Mounts {
-		if m.Kind == job.MountCache && m.Owner != "" {
-			dirs = append(dirs, m.Target)
-			mounts = append(mounts, cacheMount(m))
-			owner = m.Owner
+		if m.Kind != job.MountCache || m.Owner == "" {
+			continue
+		}
+		dirs = append(dirs, m.Target)
+		mounts = append(mounts, cacheMount(m))
+		owner = m.Owner
+		if v, ok := views[m.Name]; ok {
+			vm := cacheMount(m)
+			vm.Source, vm.Target = v, path.Join("/parity-views", m.Target)
+			dirs = append(dirs, vm.Target)
+			mounts = append(mounts, vm)
 		}
 	}
 	if len(dirs) == 0 || s.InsecureRoot {

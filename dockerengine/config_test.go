@@ -30,9 +30,20 @@ func planCell(t *testing.T, o policies.Options) job.Spec {
 	return s
 }
 
+// testViews names a view for every cache a Spec mounts.
+func testViews(s job.Spec) map[string]string {
+	v := map[string]string{}
+	for _, m := range s.Mounts {
+		if m.Kind == job.MountCache {
+			v[m.Name] = m.Name + "-view"
+		}
+	}
+	return v
+}
+
 func mustConfig(t *testing.T, s job.Spec, st job.Step, image, src string) (*container.Config, *container.HostConfig) {
 	t.Helper()
-	cfg, hc, err := containerConfig(s, st, image, src, own)
+	cfg, hc, err := containerConfig(s, st, image, src, own, testViews(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +77,13 @@ func TestTestStepIsHermetic(t *testing.T) {
 	if tmp := hc.Tmpfs["/tmp"]; !strings.Contains(tmp, "exec") || strings.Contains(tmp, "noexec") || !strings.Contains(tmp, "size=2147483648") {
 		t.Fatalf("tmpfs %q must be exec and capped", tmp)
 	}
-	// The module cache is read-only once deps verified it; tests never
-	// see the CA bundle.
+	// The module cache is read-only once deps verified it, the build
+	// cache is the run's throwaway view of the cell's; tests never see the
+	// CA bundle nor the standard library seed.
 	want := []mount.Mount{
 		{Type: mount.TypeBind, Source: "/home/u/proj", Target: "/src", ReadOnly: true},
-		{Type: mount.TypeVolume, Source: "parity-go1.26.8-musl-amd64-gocache", Target: "/cache/go-build"},
-		{Type: mount.TypeVolume, Source: "parity-go1.26.8-musl-amd64-gomod", Target: "/cache/gomod", ReadOnly: true},
+		{Type: mount.TypeVolume, Source: "parity-go1.26.8-musl-amd64-gocache-view", Target: "/cache/go-build"},
+		{Type: mount.TypeVolume, Source: "parity-gomod", Target: "/cache/gomod", ReadOnly: true},
 	}
 	if !slices.EqualFunc(hc.Mounts, want, func(a, b mount.Mount) bool {
 		return a.Type == b.Type && a.Source == b.Source && a.Target == b.Target && a.ReadOnly == b.ReadOnly
@@ -111,9 +123,12 @@ func TestPtraceOffDropsEverything(t *testing.T) {
 
 func TestChownConfig(t *testing.T) {
 	s := planCell(t, policies.Options{})
-	cfg, hc, ok := chownConfig(s, "img", own)
-	if !ok || cfg.User != "0:0" || !slices.Equal([]string(cfg.Cmd), []string{"chown", "65534:65534", "/cache/go-build", "/cache/gomod"}) {
+	cfg, hc, ok := chownConfig(s, "img", own, map[string]string{"parity-go1.26.8-musl-amd64-gocache": "v1"})
+	if !ok || cfg.User != "0:0" || !slices.Equal([]string(cfg.Cmd), []string{"chown", "65534:65534", "/cache/go-build", "/parity-views/cache/go-build", "/cache/gomod", "/cache/std"}) {
 		t.Fatalf("cfg %+v", cfg)
+	}
+	if i := slices.IndexFunc(hc.Mounts, func(m mount.Mount) bool { return m.Target == "/parity-views/cache/go-build" }); i < 0 || hc.Mounts[i].Source != "v1" {
+		t.Fatalf("the view is not handed to the user: %+v", hc.Mounts)
 	}
 	if !slices.Equal([]string(hc.CapAdd), []string{"CHOWN"}) || hc.NetworkMode != "none" || !hc.ReadonlyRootfs {
 		t.Fatalf("chown must hold CHOWN alone: %+v", hc)
@@ -195,7 +210,7 @@ func TestLimitsOnEveryContainer(t *testing.T) {
 		_, hc := mustConfig(t, s, st, "img", "/p")
 		check(string(st.Name), hc)
 	}
-	_, hc, _ := chownConfig(s, "img", own)
+	_, hc, _ := chownConfig(s, "img", own, nil)
 	check("chown", hc)
 
 	// Defaults come from the daemon's host.
@@ -273,9 +288,69 @@ func TestCABundleOnlyInDeps(t *testing.T) {
 			t.Errorf("%s: CA bundle mounted %v", st.Name, has)
 		}
 		gomod := slices.IndexFunc(hc.Mounts, func(m mount.Mount) bool { return m.Target == "/cache/gomod" })
-		if st.Name != job.StepSetup && (gomod < 0 || hc.Mounts[gomod].ReadOnly != (st.Name != job.StepDeps)) {
+		sees := st.Name != job.StepSetup && st.Name != job.StepProbe
+		if (gomod >= 0) != sees || sees && hc.Mounts[gomod].ReadOnly != (st.Name != job.StepDeps) {
 			t.Errorf("%s: module cache mount %+v", st.Name, hc.Mounts)
 		}
+	}
+}
+
+// TestCacheViewsFollowTrust: in a trusted run the deps step writes the
+// project's module cache and the build step the cell's build cache, and
+// the tests see a throwaway view of the build cache; in an untrusted run
+// every step sees views, so nothing it writes reaches a volume. The
+// standard library seed is the build step's alone.
+func TestCacheViewsFollowTrust(t *testing.T) {
+	sources := func(s job.Spec, n job.StepName) map[string]mount.Mount {
+		_, hc := mustConfig(t, s, stepOf(s, n), "img", "/p")
+		out := map[string]mount.Mount{}
+		for _, m := range hc.Mounts {
+			if m.Type == mount.TypeVolume {
+				out[m.Target] = m
+			}
+		}
+		return out
+	}
+	const gocache, gomod, std = "parity-go1.26.8-musl-amd64-gocache", "parity-gomod", "/cache/std"
+	for _, c := range []struct {
+		trust policies.Trust
+		step  job.StepName
+		build string // the volume at /cache/go-build, "" for none
+		mod   string
+		modRO bool
+		seed  bool
+	}{
+		{policies.Trusted, job.StepProbe, "", "", false, false},
+		{policies.Trusted, job.StepDeps, "", gomod, false, false},
+		{policies.Trusted, job.StepBuild, gocache, gomod, true, true},
+		{policies.Trusted, job.StepTest, gocache + "-view", gomod, true, false},
+		{policies.Untrusted, job.StepDeps, "", gomod + "-view", false, false},
+		{policies.Untrusted, job.StepBuild, gocache + "-view", gomod + "-view", true, true},
+		{policies.Untrusted, job.StepTest, gocache + "-view", gomod + "-view", true, false},
+	} {
+		s := planCell(t, policies.Options{CacheTrust: c.trust})
+		got := sources(s, c.step)
+		if got["/cache/go-build"].Source != c.build || got["/cache/gomod"].Source != c.mod || c.mod != "" && got["/cache/gomod"].ReadOnly != c.modRO {
+			t.Errorf("%s %s: build cache %+v, module cache %+v", c.trust, c.step, got["/cache/go-build"], got["/cache/gomod"])
+		}
+		if _, ok := got[std]; ok != c.seed {
+			t.Errorf("%s %s: seed mounted %v", c.trust, c.step, ok)
+		}
+	}
+	// A view the run has not made is an error, never the volume.
+	s := planCell(t, policies.Options{})
+	if _, _, err := containerConfig(s, stepOf(s, job.StepTest), "img", "/p", own, nil); err == nil {
+		t.Fatal("the test step got the build cache volume itself")
+	}
+}
+
+func TestOverlayOptions(t *testing.T) {
+	o := overlayOptions("/var/lib/docker/volumes/c/_data", "/u", "/w", true)
+	if o["type"] != "overlay" || o["device"] != "overlay" || o["o"] != "lowerdir=/var/lib/docker/volumes/c/_data,upperdir=/u,workdir=/w,metacopy=on" {
+		t.Fatal(o)
+	}
+	if o := overlayOptions("/l", "/u", "/w", false); o["o"] != "lowerdir=/l,upperdir=/u,workdir=/w" {
+		t.Fatal(o)
 	}
 }
 
@@ -294,5 +369,17 @@ func TestStepWrapperKeepsItsNonce(t *testing.T) {
 	rest, st := splitMarker(stderr.String(), "0123456789abcdef")
 	if !st.found || rest != "err\n" || stdout.String() != "out\n" {
 		t.Fatalf("stderr %q stdout %q: marker found %v, rest %q", stderr.String(), stdout.String(), st.found, rest)
+	}
+}
+
+// TestBuiltOn: a setup image is used only when its layers start with all
+// of its pinned image's.
+func TestBuiltOn(t *testing.T) {
+	base := image.InspectResponse{RootFS: image.RootFS{Type: "layers", Layers: []string{"a", "b"}}}
+	for layers, want := range map[string]bool{"a b c": true, "a b": false, "a x c": false, "x a b c": false, "a": false} {
+		setup := image.InspectResponse{RootFS: image.RootFS{Type: "layers", Layers: strings.Fields(layers)}}
+		if got := builtOn(setup, base); got != want {
+			t.Errorf("layers %q on a b: %v", layers, got)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -38,6 +39,9 @@ type Options struct {
 	SourceDir string       // the module on the daemon's host; bind-mounted read-only
 	Registry  pins.Options // how image indexes are read to pick each platform's manifest
 	Logf      func(format string, args ...any)
+	// CopyViews makes every cache view a copy, as on a daemon that cannot
+	// mount an overlay (views.go): the fallback, on any daemon.
+	CopyViews bool
 }
 
 // Engine is a connection to one Docker daemon.
@@ -53,6 +57,7 @@ type Engine struct {
 	// whether the run that made a container is still alive.
 	host, pid string
 	paths     imagePaths // files copied out of other images (imagepath.go)
+	views     views      // the run's cache views (views.go)
 }
 
 var (
@@ -123,7 +128,7 @@ func (e *Engine) Name() string { return "docker" }
 func (e *Engine) Traits() policies.Traits {
 	return policies.Traits{
 		Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: e.native,
-		ReadOnlyCaches: true, SeccompProfile: true, ResourceLimits: true, UserTmpfs: true, HostMemoryBytes: e.hostMemory, HostCPUs: e.hostCPUs,
+		ReadOnlyCaches: true, CacheViews: true, SeccompProfile: true, ResourceLimits: true, UserTmpfs: true, HostMemoryBytes: e.hostMemory, HostCPUs: e.hostCPUs,
 	}
 }
 
@@ -140,7 +145,7 @@ func (e *Engine) CloseContext(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, CloseTimeout)
 	defer cancel()
 	err := e.sweep(ctx)
-	return errors.Join(err, e.removeImagePaths(), e.cli.Close())
+	return errors.Join(err, e.removeViews(ctx, 0), e.removeImagePaths(), e.cli.Close())
 }
 
 func (e *Engine) sweep(ctx context.Context) error {
@@ -179,14 +184,43 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 			return nil, fmt.Errorf("docker: cache volume %s: %w", m.Name, err)
 		}
 	}
-	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest}
-	if cfg, hc, ok := chownConfig(s, img.id, e.owner()); ok {
-		r := e.run(ctx, cfg, hc, s.Platform, nil)
-		if r.Err != "" || r.ExitCode != 0 {
-			return nil, fmt.Errorf("docker: preparing cache volumes: exit %d %s%s", r.ExitCode, r.Err, r.Stderr)
-		}
+	views, err := e.viewsFor(ctx, s, img.id)
+	if err != nil {
+		return nil, err
+	}
+	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest, views: views}
+	if err := e.prepareCaches(ctx, s, img.id, views); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// prepareCaches hands the cache volumes, and the run's views of them, to
+// the cell's user: a new volume is root's. Mounting the views proves the
+// daemon can mount them; while it cannot, each view is made the next way
+// (fallBack: an overlay without metacopy, then a copy).
+func (e *Engine) prepareCaches(ctx context.Context, s job.Spec, image string, views map[string]string) error {
+	cfg, hc, ok := chownConfig(s, image, e.owner(), views)
+	if !ok {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		r := e.run(ctx, cfg, hc, s.Platform, nil)
+		if r.Err == "" && r.ExitCode == 0 {
+			return nil
+		}
+		why := fmt.Errorf("exit %d %s%s", r.ExitCode, r.Err, strings.TrimSpace(r.Stderr))
+		if len(views) == 0 || attempt == 2 || ctx.Err() != nil {
+			return fmt.Errorf("docker: preparing cache volumes: %w", why)
+		}
+		for _, m := range s.Mounts {
+			if _, ok := views[m.Name]; ok {
+				if err := e.fallBack(ctx, s, m, image, e.modeOf(m.Name), why); err != nil {
+					return fmt.Errorf("docker: a view of cache volume %s: %w", m.Name, err)
+				}
+			}
+		}
+	}
 }
 
 type cell struct {
@@ -194,6 +228,7 @@ type cell struct {
 	spec   job.Spec
 	image  string // image ID the steps run
 	digest string
+	views  map[string]string // cache volume -> the run's view of it (views.go)
 }
 
 func (c *cell) PlatformDigest() string { return c.digest }
@@ -210,7 +245,7 @@ func (c *cell) ExecStream(ctx context.Context, st job.Step, w io.Writer) job.Ste
 	if st.Name == job.StepSetup {
 		return c.setup(ctx, st)
 	}
-	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner())
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.views)
 	if err != nil {
 		return job.StepResult{Name: st.Name, Err: err.Error()}
 	}

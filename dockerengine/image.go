@@ -134,18 +134,33 @@ func matrixDigest(s string) bool {
 	return err == nil
 }
 
+// setupTag names the derived image of a setup step: one per platform
+// image (its manifest digest), script and environment.
+func setupTag(platformDigest string, s job.Spec, st job.Step) string {
+	h := sha256.Sum256([]byte(platformDigest + "\n" + strings.Join(st.Args, "\x00") + "\n" + strings.Join(mergeEnv(s.Env, st.Env), "\x00")))
+	return SetupImageRepo + ":" + hex.EncodeToString(h[:12])
+}
+
 // setup runs the image-preparation step once per (image, script) and keeps
 // the result as a local image that later runs reuse: a cached, derived
-// image, so Alpine's compiler install costs one run, not every run.
+// image, so Alpine's compiler install costs one run, not every run. An
+// image under the tag that is not built on the cell's pinned image (one
+// restored from a cache directory, say) is not used: it is made again.
 func (c *cell) setup(ctx context.Context, st job.Step) job.StepResult {
-	h := sha256.Sum256([]byte(c.digest + "\n" + strings.Join(st.Args, "\x00") + "\n" + strings.Join(mergeEnv(c.spec.Env, st.Env), "\x00")))
-	tag := "parity-setup:" + hex.EncodeToString(h[:12])
+	tag := setupTag(c.digest, c.spec, st)
 	if in, err := c.e.cli.ImageInspect(ctx, tag); err == nil {
-		c.image = in.ID
-		return job.StepResult{Name: st.Name, Stdout: "reused prepared image " + tag + "\n"}
+		base, berr := c.e.cli.ImageInspect(ctx, c.image)
+		if berr == nil && builtOn(in, base) {
+			c.image = in.ID
+			return job.StepResult{Name: st.Name, Stdout: "reused prepared image " + tag + "\n"}
+		}
+		c.e.opt.Logf("%s: %s is not built on %s: making it again", c.spec.Cell, tag, c.spec.Image)
+		if _, err := c.e.cli.ImageRemove(ctx, tag, image.RemoveOptions{}); err != nil && !client.IsErrNotFound(err) {
+			return job.StepResult{Name: st.Name, Err: fmt.Sprintf("remove %s, not built on the pinned image: %v", tag, err)}
+		}
 	}
 	start := time.Now()
-	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner())
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.views)
 	if err != nil {
 		return job.StepResult{Name: st.Name, Err: err.Error()}
 	}

@@ -118,7 +118,13 @@ type Removed struct {
 // New does not call it: a run does, so that connecting (parity plan) touches
 // nothing.
 func (e *Engine) SweepStale(ctx context.Context) (Removed, error) {
-	return e.removeContainers(ctx, func(c container.Summary) bool { return stale(c.Labels, e.host) })
+	rm, err := e.removeContainers(ctx, func(c container.Summary) bool { return stale(c.Labels, e.host) })
+	if err != nil {
+		return rm, err
+	}
+	// Their cache views too, once no container of theirs is left.
+	rm.Volumes, err = e.sweepViews(ctx, func(l map[string]string) bool { return stale(l, e.host) })
+	return rm, err
 }
 
 // CleanOptions say what Clean removes besides dead runs' containers.
@@ -137,11 +143,27 @@ type CleanOptions struct {
 // volumes and the parity-setup images. A live run's on this host stay.
 func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
 	rm, err := e.removeContainers(ctx, func(c container.Summary) bool { return cleanable(c, e.host, e.runID, o.All) })
+	if err != nil {
+		return rm, err
+	}
+	// Cache views of runs whose containers these were: a dead run's, and
+	// with All any but a live run's of this host.
+	views, err := e.sweepViews(ctx, func(l map[string]string) bool {
+		if l[LabelRun] == e.runID {
+			return false
+		}
+		if stale(l, e.host) {
+			return true
+		}
+		live := e.host != "" && l[LabelHost] == e.host && ours(l[LabelPID])
+		return o.All && !live
+	})
+	rm.Volumes = views
 	if !o.All || err != nil {
 		return rm, err
 	}
 	caches, err := e.RemoveCaches(ctx, o.Scope)
-	rm.Volumes, rm.Images = caches.Volumes, caches.Images
+	rm.Volumes, rm.Images = append(rm.Volumes, caches.Volumes...), caches.Images
 	return rm, err
 }
 
@@ -185,8 +207,10 @@ func (e *Engine) RemoveCaches(ctx context.Context, scope string) (Removed, error
 }
 
 // cacheNameRest is what follows "<scope>-" in a cache volume's name: the
-// cell's key and the cache's kind, "go1.27.1-musl-amd64-gocache".
-var cacheNameRest = regexp.MustCompile(`^go[0-9][0-9.]*-[a-z0-9]+-[a-z0-9]+-[a-z0-9]+$`)
+// cell's key and the cache's kind, "go1.27.1-musl-amd64-gocache", the
+// project's module cache, "gomod", or a run's own standard library seed,
+// "std-<hash>" (policies.Options.PrivateSeeds).
+var cacheNameRest = regexp.MustCompile(`^(go[0-9][0-9.]*-[a-z0-9]+-[a-z0-9]+-[a-z0-9]+|gomod|std-[0-9a-f]+)$`)
 
 // InScope reports whether a cache volume's name is of scope as a whole:
 // "<scope>-<cell key>-<kind>". A bare prefix test would take scope

@@ -84,6 +84,12 @@ func TestInScope(t *testing.T) {
 		"parity-ab-cd-go1.27.1-musl-amd64-gocache": false,
 		"parity-ab-": false,
 		"other-parity-ab-go1.27.1-musl-amd64-gomod": false,
+		"parity-ab-gomod":                 true, // the project's module cache
+		"parity-abc-gomod":                false,
+		"parity-ab-std-0123abcd":          true,  // a run's own seed
+		"parity-std-0123abcd":             false, // the machine's seed: in no scope
+		"parity-ab-gomod-view-r1-1":       false, // a run's view: swept with the run
+		"parity-ab-gomod-view-r1-1-upper": false,
 	} {
 		if got := InScope(name, "parity-ab"); got != want {
 			t.Errorf("InScope(%q, parity-ab) = %v", name, got)

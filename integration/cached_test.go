@@ -8,15 +8,18 @@ import (
 	"github.com/parity-ci/parity/runner"
 )
 
-// TestCachedResultsAreMarked runs the same package twice on one cache
-// scope: the second time go test replays the result from its build cache
-// ("(cached)"), and the report says so instead of passing it off as a run.
-func TestCachedResultsAreMarked(t *testing.T) {
+// TestResultsAreNeverReplayedAcrossRuns runs the same package twice on one
+// cache scope. go test's cache would replay the second run's results
+// ("(cached)"), but a test result in the build cache is what a test could
+// forge: tests see a throwaway view of the build cache, so every run runs
+// every test (from compiled packages the build step left), and the report
+// says none was replayed.
+func TestResultsAreNeverReplayedAcrossRuns(t *testing.T) {
 	h := env(t)
 	eng := h.engine(t, h.fixDir)
 	req := pipeline.Request{Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: []string{"amd64"}, Packages: []string{"./plain"}}
 	req.CacheScope = scope(t, eng)
-	for i, wantCached := range []bool{false, true} {
+	for i := range 2 {
 		rep, _ := h.run(t, context.Background(), eng, req, runner.Options{})
 		keep(t, rep)
 		c := cellOf(t, rep, glibcAMD64)
@@ -24,8 +27,8 @@ func TestCachedResultsAreMarked(t *testing.T) {
 		if !ok {
 			t.Fatalf("run %d: no package result", i+1)
 		}
-		if pkg.Cached != wantCached || (c.Counts.Cached > 0) != wantCached {
-			t.Errorf("run %d: package cached=%v, cell counts cached=%d; want cached=%v", i+1, pkg.Cached, c.Counts.Cached, wantCached)
+		if pkg.Cached || c.Counts.Cached > 0 || c.Counts.Pass == 0 {
+			t.Errorf("run %d: package cached=%v, cell counts %+v; want every test run", i+1, pkg.Cached, c.Counts)
 		}
 	}
 }

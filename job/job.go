@@ -61,6 +61,13 @@ type Mount struct {
 	// in tests, once deps verified it) where the runtime can.
 	Steps         []StepName `json:"steps,omitempty"`
 	ReadOnlySteps []StepName `json:"readOnlySteps,omitempty"`
+	// ViewSteps see a cache not as the volume itself but as a throwaway
+	// copy of it: they read what the volume holds, and what they write
+	// never reaches the volume, so no later run reads it. Where the
+	// runtime can, the view is copy-on-write and lasts the run (the steps
+	// of a cell, its re-runs and experiments share it, in that order);
+	// else each step gets a copy of its own.
+	ViewSteps []StepName `json:"viewSteps,omitempty"`
 }
 
 // In reports whether step n sees the mount.
@@ -69,6 +76,10 @@ func (m Mount) In(n StepName) bool { return len(m.Steps) == 0 || slices.Contains
 // ReadOnlyIn reports whether step n sees the mount read-only.
 func (m Mount) ReadOnlyIn(n StepName) bool { return m.ReadOnly || slices.Contains(m.ReadOnlySteps, n) }
 
+// ViewIn reports whether step n sees a throwaway copy of the cache rather
+// than the volume (see ViewSteps).
+func (m Mount) ViewIn(n StepName) bool { return slices.Contains(m.ViewSteps, n) }
+
 // StepName identifies the steps every cell runs, in this order.
 type StepName string
 
@@ -76,6 +87,14 @@ const (
 	StepSetup StepName = "setup" // prepares the image (root, network): cached as a derived image
 	StepProbe StepName = "probe" // proves the cell is what it claims
 	StepDeps  StepName = "deps"  // go mod download && go mod verify (network on)
+	// StepBuild compiles, links and vets every test package into the
+	// build cache, offline, and runs none (go test -run='^$' -exec=true):
+	// no code of the module executes, so what it writes is the go
+	// command's own. The standard library packages the tests import are
+	// compiled first into a seed shared by every project (see
+	// policies.BuildScript). A package that does not build is the test
+	// step's to report: the build step's status never stops a cell.
+	StepBuild StepName = "build"
 	// StepCompile builds every test package for other GOOS/GOARCH targets
 	// (--compile), runs nothing; network off. Only in the cells that carry it.
 	StepCompile StepName = "compile"

@@ -67,6 +67,9 @@ const maxRounds = 100
 // from all of them. It always returns a report, even when cells fail or
 // ctx is cancelled midway: each cell's result says what happened to it.
 func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options, m Meta) report.Report {
+	if rs, ok := rt.(runner.RunScoped); ok {
+		defer rs.BeginRun(ctx)()
+	}
 	meta := reportMeta(p, m)
 	all := report.Runs{Cells: runner.Run(ctx, rt, p.Specs, opt)}
 	rep := report.Build(meta, all)

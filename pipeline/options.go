@@ -29,6 +29,9 @@ type Args struct {
 	FailOnFlaky                      bool
 	Explain                          string
 	CacheScope, RegistryMirror       string
+	// CacheTrust is auto, trusted or untrusted: whether this run may
+	// write the caches later runs read (see ResolveTrust).
+	CacheTrust string
 	// DepsEnv are KEY=VALUE items for the deps step only; Goprivate sets
 	// GOPRIVATE (Dagger splits list arguments at commas, GOPRIVATE has them).
 	DepsEnv         []string
@@ -55,6 +58,9 @@ type Host struct {
 	// CABundle is the extra CA bundle as the runtime names it (a host path,
 	// or a Dagger File's name), already read and checked by the front door.
 	CABundle string
+	// CI is the CI system the front door runs in, for --cache-trust=auto
+	// (the Dagger module sees none: a call is trusted).
+	CI CI
 }
 
 // Request checks what only Args hold (the KEY=VALUE lists) and fills the
@@ -69,12 +75,12 @@ func (a Args) Request(h Host) (Request, error) {
 		Profile: a.Profile, HostArch: h.Arch,
 		Race: a.Race, Cgo: a.Cgo, Ptrace: a.Ptrace, SourceMode: a.SourceMode,
 		Count: a.Count, Shuffle: a.Shuffle, Run: a.Run, Timeout: a.Timeout, CellTimeout: a.CellTimeout,
-		Packages: a.Packages, CacheScope: a.CacheScope, CABundle: h.CABundle, DepsEnv: env,
+		Packages: a.Packages, CacheScope: a.CacheScope, CacheTrust: a.CacheTrust, CABundle: h.CABundle, DepsEnv: env,
 		AllowDivergence: a.AllowDivergence,
 		Reruns:          a.Reruns, ReRunsMax: a.ReRunsMax, FailOnFlaky: a.FailOnFlaky, Explain: a.Explain,
 		CellMemory: a.CellMemory, CellCPUs: a.CellCPUs, CellPids: a.CellPids, Parallel: a.Parallel,
 		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast, Compile: a.Compile, TmpdirSymlink: a.TmpdirSymlink,
-		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom,
+		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom, CI: h.CI,
 	}, nil
 }
 
@@ -132,4 +138,5 @@ var FrontDoors = []FrontDoor{
 	{"", "netrc", "a Dagger Secret for private modules; the CLI has no secret input yet (its deps step gets GOPROXY, GOPRIVATE and the proxies from the caller's environment)"},
 	{"", "git-token", "a Dagger Secret for private modules; the CLI has no secret input yet"},
 	{"", "git-host", "the host --git-token is offered to"},
+	{"cache-dir", "", "Dagger keeps its caches in its engine, whose volumes only steps that run none of the module's code write: there is no directory to carry (persist the engine, e.g. Dagger Cloud's cache, instead)"},
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/parity-ci/parity/policies"
 )
 
-var docker = policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: matrix.AMD64}
+var docker = policies.Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, ReadOnlyCaches: true, CacheViews: true, NativeArch: matrix.AMD64}
 
 func inputs(t *testing.T, goMod string, req Request) Inputs {
 	t.Helper()

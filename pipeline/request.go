@@ -29,6 +29,8 @@ type Request struct {
 	Timeout, CellTimeout             string // Go durations
 	Packages                         []string
 	CacheScope                       string
+	CacheTrust                       string // auto, trusted or untrusted
+	CI                               CI     // where auto looks
 	CABundle                         string
 	DepsEnv                          map[string]string
 	AllowDivergence                  bool // divergent tests alone do not fail the verdict
@@ -244,6 +246,9 @@ func (r Request) policy() (policies.Options, error) {
 	o.Skip, o.Tags, o.Failfast = r.Skip, SplitList(r.Tags...), r.Failfast
 	o.Packages = SplitList(r.Packages...)
 	o.CacheScope, o.CABundle, o.DepsEnv = r.CacheScope, r.CABundle, r.DepsEnv
+	if o.CacheTrust, o.TrustReason, err = ResolveTrust(r.CacheTrust, r.CI); err != nil {
+		return o, err
+	}
 	if o.Compile, err = matrix.ParseTargets(SplitList(r.Compile...)); err != nil {
 		return o, fmt.Errorf("--compile: %w", err)
 	}

@@ -48,12 +48,3 @@ func (p *planner) compileStep() job.Step {
 	p.decide(IDCompile, strings.Join(names, ","), "every test package is built for %s with this cell's go%s, CGO_ENABLED=0, offline (go test -run='^$' -exec=true: compiled, linked and vetted, never run); a package that does not build fails the verdict", strings.Join(names, ", "), p.cell.Go)
 	return job.Step{Name: job.StepCompile, Args: args, Env: []string{"GOPROXY=off"}}
 }
-
-// modCacheReadOnly lists the steps that see the module cache read-only:
-// every step after deps.
-func (p *planner) modCacheReadOnly() []job.StepName {
-	if len(p.opt.Compile) > 0 {
-		return []job.StepName{job.StepProbe, job.StepCompile, job.StepTest}
-	}
-	return []job.StepName{job.StepProbe, job.StepTest}
-}

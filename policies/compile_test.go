@@ -19,7 +19,7 @@ func TestCompileStepPlanned(t *testing.T) {
 	for _, st := range s.Steps {
 		names = append(names, st.Name)
 	}
-	if want := []job.StepName{job.StepSetup, job.StepProbe, job.StepDeps, job.StepCompile, job.StepTest}; !slices.Equal(names, want) {
+	if want := []job.StepName{job.StepSetup, job.StepProbe, job.StepDeps, job.StepBuild, job.StepCompile, job.StepTest}; !slices.Equal(names, want) {
 		t.Fatalf("steps %v, want %v", names, want)
 	}
 	st := step(t, s, job.StepCompile)

@@ -70,6 +70,28 @@ func ParseSourceMode(s string) (SourceMode, error) {
 	return "", fmt.Errorf("bad source mode %q (want readonly or copy)", s)
 }
 
+// Trust says whether a run may write the caches later runs read
+// (--cache-trust): the default branch's runs may, a pull request's (or a
+// fork's) may not.
+type Trust string
+
+const (
+	TrustAuto Trust = "auto"      // from the CI's environment (pipeline.ResolveTrust)
+	Trusted   Trust = "trusted"   // may write the caches later runs read
+	Untrusted Trust = "untrusted" // reads the caches, writes nothing a later run reads
+)
+
+// ParseTrust accepts auto, trusted and untrusted ("" is auto).
+func ParseTrust(s string) (Trust, error) {
+	switch t := Trust(strings.ToLower(strings.TrimSpace(s))); t {
+	case "", TrustAuto:
+		return TrustAuto, nil
+	case Trusted, Untrusted:
+		return t, nil
+	}
+	return "", fmt.Errorf("bad value %q (want auto, trusted or untrusted)", s)
+}
+
 // Options are the user's choices that shape every cell.
 type Options struct {
 	GoModGo     string        // the go line of the module's go.mod
@@ -101,6 +123,16 @@ type Options struct {
 	TmpfsBytes int64      // size cap of /tmp (and of the copy); default 2 GiB
 	User       string     // uid:gid of probe, deps and test; default 65534:65534
 	CacheScope string     // prefix of cache volume names: per project (pipeline.DefaultCacheScope); "parity" when unset
+	// CacheTrust is whether this run may write the caches later runs read
+	// (resolved: trusted or untrusted; "" is trusted).
+	CacheTrust Trust
+	// PrivateSeeds names the standard library seeds in CacheScope, as the
+	// run's own, instead of the machine's: an untrusted run that restores a
+	// cache directory fills volumes no later run reads.
+	PrivateSeeds bool
+	// TrustReason says where CacheTrust came from, for its decision
+	// ("a pull_request event in GitHub Actions").
+	TrustReason string
 
 	// DepsEnv is passed to the deps step only (GOPROXY, GOPRIVATE,
 	// GONOSUMDB, HTTPS_PROXY, ...): never to tests, which run offline.
@@ -126,8 +158,13 @@ type Traits struct {
 	NativeArch       matrix.Arch // others run under emulation
 	NoNewPrivileges  bool        // can set no-new-privileges on a step (Dagger cannot)
 	ReadOnlyCaches   bool        // can mount a cache read-only in one step
-	SeccompProfile   bool        // can run a step under a seccomp profile of Parity's
-	ResourceLimits   bool        // can cap one container's memory, processes and CPUs
+	// CacheViews: can give steps a copy-on-write view of a cache volume
+	// that lasts the run and is thrown away after it (Docker: an overlay
+	// volume). Without it, a step that must not write a cache gets a copy
+	// in its own layer (Dagger).
+	CacheViews     bool
+	SeccompProfile bool // can run a step under a seccomp profile of Parity's
+	ResourceLimits bool // can cap one container's memory, processes and CPUs
 	// UserTmpfs: a tmpfs it mounts is writable by the steps' user. Dagger
 	// mounts each one root-owned, mode 0755 (measured on v0.21.8), so a
 	// writable scratch directory there is a directory of the step's own

@@ -75,6 +75,7 @@ func Plan(cell matrix.Cell, pins matrix.Pins, opt Options, rt Traits) (job.Spec,
 	p.privileges()
 	p.limits()
 	p.steps(cgo, race)
+	p.cacheMounts(race, cgo)
 	if opt.CellTimeout > 0 {
 		p.decide(IDCellTimeout, opt.CellTimeout.String(), "the cell is stopped and reported as timed out after %s", opt.CellTimeout)
 	}
@@ -209,18 +210,16 @@ func (p *planner) env(cgo bool) {
 }
 
 func (p *planner) filesystem() {
-	owner := p.opt.User
 	p.spec.Mounts = []job.Mount{
 		{Kind: job.MountSource, Target: SrcDir, ReadOnly: true},
 		{Kind: job.MountTmpfs, Target: TmpDir, SizeBytes: p.opt.TmpfsBytes},
-		{Kind: job.MountCache, Target: GoCacheDir, Name: p.cacheName("gocache"), Owner: owner},
-		// Read-only once deps has verified it, where the runtime can.
-		{Kind: job.MountCache, Target: ModCacheDir, Name: p.cacheName("gomod"), Owner: owner, ReadOnlySteps: p.modCacheReadOnly()},
 	}
 	if p.opt.SourceMode == SourceCopy {
 		// The user's choice for suites that write beside their sources: a
-		// scratch copy per test step, nothing reaches the host.
-		p.spec.Mounts = append(p.spec.Mounts, job.Mount{Kind: job.MountSourceCopy, Target: CopyDir, SizeBytes: p.opt.TmpfsBytes, Keep: []string{"go.mod", "go.sum"}, Steps: []job.StepName{job.StepTest}})
+		// scratch copy per test step, nothing reaches the host. The build
+		// step compiles in the same place, so the test step finds the
+		// module's packages in the build cache.
+		p.spec.Mounts = append(p.spec.Mounts, job.Mount{Kind: job.MountSourceCopy, Target: CopyDir, SizeBytes: p.opt.TmpfsBytes, Keep: []string{"go.mod", "go.sum"}, Steps: []job.StepName{job.StepBuild, job.StepTest}})
 		if p.rt.UserTmpfs {
 			p.decide(IDSource, "copy", "tests run in a writable %s copy of the module at %s (tmpfs, gone after the step; go.mod and go.sum stay read-only on top); the module itself stays read-only at %s", sizeString(p.opt.TmpfsBytes), CopyDir, SrcDir)
 		} else {
@@ -230,12 +229,6 @@ func (p *planner) filesystem() {
 		p.decide(IDSource, "read-only", "the module, go.mod and go.sum included, is mounted read-only at %s (--source-mode=copy gives tests a writable copy)", SrcDir)
 	}
 	p.decide(IDTmpfs, "exec", "%s is a %s tmpfs that allows exec: go test runs its binaries from there", TmpDir, sizeString(p.opt.TmpfsBytes))
-	p.decide(IDCaches, "per-cell", "GOCACHE and GOMODCACHE are volumes %s and %s, named by the project's cache scope and the cell: no two cells and no two projects share build outputs unless --cache-scope names a shared scope", p.cacheName("gocache"), p.cacheName("gomod"))
-	if p.rt.ReadOnlyCaches {
-		p.decide(IDModCacheRO, "read-only", "the module cache is read-only to probe and tests: the deps step verified it, and no test may change it for the next run")
-	} else {
-		p.decide(IDModCacheRO, "writable", "%s cannot mount a cache read-only: tests could change the module cache; every run's deps step verifies it again", p.rt.Name)
-	}
 	switch {
 	case p.rt.ReadOnlyRootfs:
 		p.spec.ReadOnlyRootfs = true
@@ -331,6 +324,7 @@ func (p *planner) steps(cgo, race bool) {
 	}
 	p.decide(IDModules, "verified", "modules are downloaded and checked with go mod verify in one step; tests run with GOPROXY=off")
 
+	steps = append(steps, p.buildStep(race))
 	if len(p.opt.Compile) > 0 {
 		steps = append(steps, p.compileStep())
 	}

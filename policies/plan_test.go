@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	docker = Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: matrix.AMD64, ReadOnlyCaches: true, SeccompProfile: true, ResourceLimits: true, HostMemoryBytes: 16 << 30, HostCPUs: 4}
+	docker = Traits{Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: matrix.AMD64, ReadOnlyCaches: true, CacheViews: true, SeccompProfile: true, ResourceLimits: true, HostMemoryBytes: 16 << 30, HostCPUs: 4}
 	dagger = Traits{Name: "dagger", NativeArch: matrix.AMD64}
 
 	glibcAMD64 = matrix.Cell{Go: "1.27.1", Libc: matrix.Glibc, Arch: matrix.AMD64}
@@ -87,11 +87,15 @@ func TestEnvIsFixedAndCgoExplicit(t *testing.T) {
 
 func TestFilesystem(t *testing.T) {
 	s := plan(t, glibcAMD64, Options{TmpfsBytes: 512 << 20}, docker)
+	seed := StdSeedName(s.Image, s.Platform, true, true, nil)
 	want := []job.Mount{
 		{Kind: job.MountSource, Target: "/src", ReadOnly: true},
 		{Kind: job.MountTmpfs, Target: "/tmp", SizeBytes: 512 << 20},
-		{Kind: job.MountCache, Target: "/cache/go-build", Name: "parity-go1.27.1-glibc-amd64-gocache", Owner: "65534:65534"},
-		{Kind: job.MountCache, Target: "/cache/gomod", Name: "parity-go1.27.1-glibc-amd64-gomod", Owner: "65534:65534", ReadOnlySteps: []job.StepName{job.StepProbe, job.StepTest}},
+		{Kind: job.MountCache, Target: "/cache/go-build", Name: "parity-go1.27.1-glibc-amd64-gocache", Owner: "65534:65534",
+			Steps: []job.StepName{job.StepBuild, job.StepTest}, ViewSteps: []job.StepName{job.StepTest}},
+		{Kind: job.MountCache, Target: "/cache/gomod", Name: "parity-gomod", Owner: "65534:65534",
+			Steps: []job.StepName{job.StepDeps, job.StepBuild, job.StepTest}, ReadOnlySteps: []job.StepName{job.StepBuild, job.StepTest}},
+		{Kind: job.MountCache, Target: "/cache/std", Name: seed, Owner: "65534:65534", Steps: []job.StepName{job.StepBuild}},
 	}
 	if !reflect.DeepEqual(s.Mounts, want) {
 		t.Fatalf("mounts:\n got %+v\nwant %+v", s.Mounts, want)
@@ -108,8 +112,8 @@ func TestFilesystem(t *testing.T) {
 		t.Fatalf("dagger rootfs: %+v", decision(t, d, IDRootfs))
 	}
 	ca := plan(t, glibcAMD64, Options{CABundle: "/etc/ssl/certs/ca-certificates.crt"}, docker)
-	if last := ca.Mounts[len(ca.Mounts)-1]; last.Kind != job.MountFile || !last.ReadOnly || last.Target != CABundleAt {
-		t.Fatalf("CA mount %+v", last)
+	if i := slices.IndexFunc(ca.Mounts, func(m job.Mount) bool { return m.Kind == job.MountFile }); i < 0 || !ca.Mounts[i].ReadOnly || ca.Mounts[i].Target != CABundleAt {
+		t.Fatalf("CA mount %+v", ca.Mounts)
 	}
 	if !slices.Contains(step(t, ca, job.StepDeps).Env, "SSL_CERT_FILE="+CABundleAt) || slices.Contains(step(t, ca, job.StepTest).Env, "SSL_CERT_FILE="+CABundleAt) {
 		t.Fatal("the CA bundle is for the deps step only")
@@ -182,7 +186,7 @@ func TestStepsAndNetwork(t *testing.T) {
 	for _, st := range s.Steps {
 		names = append(names, st.Name)
 	}
-	if !slices.Equal(names, []job.StepName{job.StepSetup, job.StepProbe, job.StepDeps, job.StepTest}) {
+	if !slices.Equal(names, []job.StepName{job.StepSetup, job.StepProbe, job.StepDeps, job.StepBuild, job.StepTest}) {
 		t.Fatalf("steps %v", names)
 	}
 	if st := step(t, s, job.StepSetup); !st.Root || !st.Network {
@@ -196,8 +200,12 @@ func TestStepsAndNetwork(t *testing.T) {
 		t.Fatalf("deps env %v", deps.Env)
 	}
 	test := step(t, s, job.StepTest)
-	if test.Network || step(t, s, job.StepProbe).Network {
-		t.Fatal("probe and tests run offline")
+	if test.Network || step(t, s, job.StepProbe).Network || step(t, s, job.StepBuild).Network {
+		t.Fatal("probe, build and tests run offline")
+	}
+	build := step(t, s, job.StepBuild)
+	if got := strings.Join(build.Args[4:], " "); got != "-race -- ./pkg/..." || build.Args[2] != BuildScript || !slices.Contains(build.Env, "GOPROXY=off") {
+		t.Fatalf("build step %v %v", build.Args[4:], build.Env)
 	}
 	if !slices.Equal(test.Env, []string{"GOPROXY=off"}) {
 		t.Fatalf("test env %v: the user's proxy settings must not reach tests", test.Env)

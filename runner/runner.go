@@ -29,6 +29,13 @@ type Runtime interface {
 	Start(ctx context.Context, spec job.Spec) (Cell, error)
 }
 
+// RunScoped is a Runtime with resources that last one run of the pipeline,
+// its re-runs and experiments included (Docker's views of the caches):
+// BeginRun starts such a run, the function it returns ends it.
+type RunScoped interface {
+	BeginRun(ctx context.Context) (end func())
+}
+
 // Cell is one prepared cell on a runtime.
 type Cell interface {
 	// Exec runs one step to completion in a fresh container. A failing
@@ -250,6 +257,9 @@ func Classify(spec job.Spec, sr job.StepResult, probed map[string]string, ctxErr
 		if err := probe.Verify(spec, probed); err != nil {
 			return job.StatusEnvMismatch, err.Error(), true
 		}
+	case job.StepBuild:
+		// A package that does not build is a result of the source, which
+		// the test step reports per package: the cell goes on.
 	case job.StepDeps:
 		if sr.ExitCode != 0 {
 			return job.StatusDepsFailed, fmt.Sprintf("go mod download/verify failed (exit %d): %s", sr.ExitCode, lastLine(sr.Stderr, sr.Stdout)), true

@@ -102,7 +102,7 @@ func TestRunKeepsEveryCellsResult(t *testing.T) {
 	if res[0].Cell != a || res[0].Status != job.StatusPassed || res[0].TestJSON != `{"Action":"pass"}` || res[0].Probe["cc_libc"] != "glibc" {
 		t.Fatalf("cell a: %+v", res[0])
 	}
-	if res[0].CPUSeconds != 2.0 { // setup and deps 0.25 each, test 1.5, probe 0
+	if res[0].CPUSeconds != 2.25 { // setup, deps and build 0.25 each, test 1.5, probe 0
 		t.Fatalf("cpu seconds = %v", res[0].CPUSeconds)
 	}
 	if res[1].Status != job.StatusError || !strings.Contains(res[1].Message, "a bug in one cell") {
@@ -185,6 +185,9 @@ func TestClassify(t *testing.T) {
 		{"probe matches", job.StepResult{Name: job.StepProbe}, goodProbe, "", "", false},
 		{"probe disproves", job.StepResult{Name: job.StepProbe}, probe.Parse(strings.Replace(probeOut(b), "cc_libc=musl", "cc_libc=glibc", 1)), job.StatusEnvMismatch, "cc_libc: want musl", true},
 		{"verify fails", job.StepResult{Name: job.StepDeps, ExitCode: 1, Stderr: "golang.org/x/sync v0.25.0: dir has been modified (/cache/gomod/golang.org/x/sync@v0.25.0)\n"}, nil, job.StatusDepsFailed, "dir has been modified", true},
+		// A package that does not build: the test step reports it.
+		{"build fails", job.StepResult{Name: job.StepBuild, ExitCode: 1, Stderr: "p/p.go:3:18: cannot use \"x\"\n"}, nil, "", "", false},
+		{"build out of memory", job.StepResult{Name: job.StepBuild, ExitCode: 137, OOMKilled: true}, nil, job.StatusOutOfMemory, "out of memory during build", true},
 		{"tests pass", job.StepResult{Name: job.StepTest, Stdout: "{}"}, nil, job.StatusPassed, "", true},
 		{"tests fail", job.StepResult{Name: job.StepTest, ExitCode: 1, Stdout: "{}"}, nil, job.StatusFailed, "go test exited 1", true},
 		// A too-old toolchain is known at planning time (Spec.NotRunnable);

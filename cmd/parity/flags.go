@@ -23,6 +23,7 @@ type runFlags struct {
 	race, cgo, ptrace, shuffle, packages string
 	sourceMode                           string
 	runRE, mirror, caBundle, cacheScope  string
+	cacheTrust, cacheDir                 string
 	testTimeout, cellTimeout             string
 	count, parallel                      int
 	allowDivergence, noProgress          bool
@@ -124,6 +125,8 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.goprivate, "goprivate", "", "GOPRIVATE for the module download step (default: the environment's)")
 	fs.StringVar(&f.revision, "revision", "", "the source's VCS revision, recorded in the report (default: git's HEAD of --source)")
 	fs.StringVar(&f.cacheScope, "cache-scope", "", "prefix of the cache volume names (default: this project's own, from its module path and git root commit or directory; name one to share caches across projects)")
+	fs.StringVar(&f.cacheTrust, "cache-trust", "auto", "trusted: this run may write the caches later runs read (the default branch); untrusted: it reads them and writes nothing (pull requests, forks); auto: from the CI's environment (GitHub Actions, GitLab CI, Buildkite), trusted outside CI")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "restore the caches from this directory before the run and, when the run is trusted, save them there after it: one directory for a CI cache step (actions/cache, GitLab cache:) to carry between machines (Docker runtime)")
 	fs.StringVar(&f.profile, "profile", "", "pre-push: only the cells of this machine's arch")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress on stderr")
 	fs.StringVar(&f.out, "out", "", "write summary.md, junit.xml and report.json into this directory")
@@ -193,7 +196,7 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		Tags: []string{f.tags}, Failfast: f.failfast, Compile: []string{f.compile}, TmpdirSymlink: []string{f.tmpdirSymlink},
 		CellMemory: f.cellMemory, CellCPUs: f.cellCPUs, CellPids: f.cellPids, Parallel: f.parallel,
 		Reruns: f.reruns, ReRunsMax: f.rerunsMax, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
-		CacheScope: f.cacheScope, RegistryMirror: f.mirror, DepsEnv: f.depsEnv, Goprivate: f.goprivate,
+		CacheScope: f.cacheScope, CacheTrust: f.cacheTrust, RegistryMirror: f.mirror, DepsEnv: f.depsEnv, Goprivate: f.goprivate,
 		AllowDivergence: f.allowDivergence, Revision: f.revision,
 	}
 	h := pipeline.Host{Arch: goruntime.GOARCH, SourceID: sourceIdentity(f.source), MirrorFrom: "--registry-mirror", DepsEnv: map[string]string{}}
@@ -210,6 +213,10 @@ func (f *runFlags) request() (pipeline.Request, error) {
 			return pipeline.Request{}, err
 		}
 		h.CABundle = ca
+	}
+	h.CI = pipeline.CI{Getenv: os.Getenv}
+	if p := os.Getenv("GITHUB_EVENT_PATH"); p != "" && os.Getenv("GITHUB_ACTIONS") == "true" {
+		h.CI.Event, _ = os.ReadFile(p) // unreadable: the default branch is unknown, so untrusted
 	}
 	for _, k := range depsEnvFromHost {
 		if v, ok := os.LookupEnv(k); ok && v != "" {

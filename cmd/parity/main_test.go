@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parity-ci/parity/pipeline"
+	"github.com/parity-ci/parity/policies"
 	"github.com/parity-ci/parity/report"
+	"github.com/parity-ci/parity/runner"
 )
 
 // runCLI runs the command in-process and returns exit code, stdout, stderr.
@@ -298,5 +301,24 @@ func TestAbandonedTempFilesAreRemoved(t *testing.T) {
 	}
 	if !slices.Equal(left, []string{".parity-777", ".parity-notes", "keep.json", "report.json"}) {
 		t.Fatalf("left %v", left)
+	}
+}
+
+type daggerLike struct{ runner.Runtime }
+
+func (daggerLike) Name() string            { return "dagger" }
+func (daggerLike) Traits() policies.Traits { return policies.Traits{Name: "dagger"} }
+
+// TestCacheDirNeedsDocker: --cache-dir moves Docker volumes; on Dagger it
+// is one line saying so, before anything runs.
+func TestCacheDirNeedsDocker(t *testing.T) {
+	f := &runFlags{cacheDir: t.TempDir()}
+	var p pipeline.Plan
+	_, err := openCacheDir(context.Background(), f, daggerLike{}, &p, pipeline.Inputs{}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--cache-dir") || !strings.Contains(err.Error(), "--runtime=docker") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("got %v", err)
+	}
+	if c, err := openCacheDir(context.Background(), &runFlags{}, daggerLike{}, &p, pipeline.Inputs{}, io.Discard); c != nil || err != nil {
+		t.Fatalf("no --cache-dir: %v %v", c, err)
 	}
 }

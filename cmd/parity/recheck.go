@@ -94,6 +94,15 @@ func cmdRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if _, err := report.Fold(plan.Report, []report.Rechecked{pipeline.Rechecked(p, meta, cells, nil)}, 1); err != nil {
 		return fmt.Errorf("recheck: %w: run it on the same source with the same flags as the cell jobs", err)
 	}
+	// A new machine restores the cell job's caches: the module cache its
+	// reduced runs (no deps step) build with, the compiled packages.
+	caches, err := openCacheDir(ctx, f, rt, &p, in, stderr)
+	if err != nil {
+		return err
+	}
+	if caches != nil {
+		caches.restoreOnly = true
+	}
 	var printer *progress.Printer
 	var onEvent func(runner.Event)
 	if !f.noProgress {
@@ -104,6 +113,7 @@ func cmdRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if printer != nil {
 		printer.Close()
 	}
+	caches.close(ctx, report.Report{})
 	out := pipeline.Rechecked(p, meta, cells, recs)
 	path := filepath.Join(f.out, "recheck.json")
 	if werr := writeFile(path, out.WriteJSON); werr != nil {

@@ -130,6 +130,10 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	caches, err := openCacheDir(ctx, f, rt, &plan, in, stderr)
+	if err != nil {
+		return err
+	}
 	var printer *progress.Printer
 	var onEvent func(runner.Event)
 	if !f.noProgress {
@@ -147,6 +151,7 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	if printer != nil {
 		printer.Close()
 	}
+	caches.close(ctx, rep)
 	if err := deliver(f, rep, stdout, stderr); err != nil {
 		return err
 	}
