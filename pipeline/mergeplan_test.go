@@ -109,3 +109,75 @@ func TestMergeThenRecheckEqualsOneRun(t *testing.T) {
 		t.Errorf("merged %q / %g, one run %q / %g", got.Explanation.Text, got.Decisions[0].PValue, want.Explanation.Text, want.Decisions[0].PValue)
 	}
 }
+
+// failingDeps is a runtime whose deps step fails in one cell.
+type failingDeps struct {
+	*scripted
+	cell matrix.Cell
+}
+
+func (f failingDeps) Start(ctx context.Context, spec job.Spec) (runner.Cell, error) {
+	c, _ := f.scripted.Start(ctx, spec)
+	return depsCell{c, spec.Cell == f.cell}, nil
+}
+
+type depsCell struct {
+	runner.Cell
+	fail bool
+}
+
+func (d depsCell) Exec(ctx context.Context, st job.Step) job.StepResult {
+	if st.Name == job.StepDeps {
+		if d.fail {
+			return job.StepResult{Name: st.Name, ExitCode: 1, Stderr: "verifying example.com/m@v1.0.0: checksum mismatch"}
+		}
+		return job.StepResult{Name: st.Name}
+	}
+	return d.Cell.Exec(ctx, st)
+}
+
+// A recheck on a machine that never ran the cell first prepares it (its
+// module cache, build cache): a cell whose modules do not verify there
+// makes no re-run, whose failure to build would read as the test's.
+func TestRecheckPreparesTheCellsFirst(t *testing.T) {
+	glibc := matrix.Cell{Go: "1.26.8", Libc: matrix.Glibc, Arch: matrix.AMD64}
+	musl := matrix.Cell{Go: "1.26.8", Libc: matrix.Musl, Arch: matrix.AMD64}
+	spec := func(c matrix.Cell) job.Spec {
+		cmd := job.TestCommand{Flags: []string{"-json"}, Packages: []string{"./..."}}
+		return job.Spec{Cell: c, Image: "golang@sha256:1", Platform: c.Platform(), Steps: []job.Step{
+			{Name: job.StepDeps, Args: []string{"sh", "-c", "go mod download && go mod verify"}},
+			{Name: job.StepTest, Args: cmd.Args(), Test: &cmd}}}
+	}
+	sc := &scripted{answer: func(c matrix.Cell, args string) string {
+		if c.Libc == matrix.Musl {
+			return events("ex/p", map[string]string{"TestB": "fail"})
+		}
+		return events("ex/p", map[string]string{"TestB": "pass"})
+	}}
+	p := Plan{Module: "ex", Specs: []job.Spec{spec(glibc), spec(musl)}, Recheck: Recheck{Reruns: 2, RerunsMax: 10}}
+	var reps []report.Report
+	for _, s := range p.Specs {
+		one := p
+		one.Specs = []job.Spec{s}
+		reps = append(reps, Execute(context.Background(), one, failingDeps{sc, matrix.Cell{}}, runner.Options{}, Meta{Tool: "parity"}))
+	}
+	merged, err := report.Merge(reps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := recheck.Work(merged); len(w) != 2 {
+		t.Fatalf("work %+v, want both cells", w)
+	}
+	_, recs, err := RecheckMerged(context.Background(), merged, p, failingDeps{sc, glibc}, runner.Options{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "go1.26.8/glibc/amd64 (deps-failed") {
+		t.Fatalf("err = %v, want the glibc cell named as not prepared", err)
+	}
+	for _, r := range recs {
+		if r.Cell == glibc.String() {
+			t.Fatalf("re-ran %+v in a cell that was not prepared", r)
+		}
+	}
+	if len(recs) == 0 {
+		t.Fatal("the prepared cell made no runs")
+	}
+}
