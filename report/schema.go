@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/parity-ci/parity/job"
@@ -36,7 +37,23 @@ type Report struct {
 	// Re-runs (--reruns): tests whose outcome varied inside one cell, with
 	// pass/fail counts per cell (report/flaky.go). Derived from the rows.
 	Flaky []FlakyTest `json:"flaky,omitempty"`
+
+	// Shard is set when the run tested one shard of its cells' packages
+	// (--shard I/N): Merge folds the shards of a cell back into one cell
+	// (shard.go). Options.Packages stays the cell's whole patterns.
+	Shard *Shard `json:"shard,omitempty"`
 }
+
+// Shard identifies one of the Total package sets a cell was split into
+// (parity plan --shards), and which packages it tested.
+type Shard struct {
+	Index    int      `json:"index"` // 1-based
+	Total    int      `json:"total"`
+	Packages []string `json:"packages"` // as go test was given them
+}
+
+// String is "I/N", as --shard takes it.
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Total) }
 
 // Tool is the program that wrote the report.
 type Tool struct {
@@ -178,6 +195,9 @@ type Step struct {
 	// StderrTail is the end of stderr of a failed step other than the test
 	// step (whose output is in the tests and Cell.Output).
 	StderrTail string `json:"stderrTail,omitempty"`
+	// Shard is the shard ("2/3") whose run the step was, in a cell folded
+	// from shards by Merge.
+	Shard string `json:"shard,omitempty"`
 }
 
 // TestRow is one test (or one package: Test == "") across the cells.
@@ -326,4 +346,5 @@ type Origin struct {
 	Tool      Tool      `json:"tool"`
 	CreatedAt time.Time `json:"createdAt"`
 	Cells     []string  `json:"cells"`
+	Shard     *Shard    `json:"shard,omitempty"` // the input was this shard of its cells
 }
