@@ -37,6 +37,12 @@ type Args struct {
 	// Revision names the source's VCS revision in the report (merge
 	// refuses reports of different revisions).
 	Revision string
+	// Shard ("I/N") and ShardPackages make the run one shard of its cells'
+	// packages, as `parity plan --shards` split them: go test gets
+	// ShardPackages, the report keeps Packages as its options and records
+	// the shard, and merge folds the shards of a cell back into one.
+	Shard         string
+	ShardPackages []string
 }
 
 // Host is what a front door knows of where it runs, beside the options.
@@ -75,6 +81,7 @@ func (a Args) Request(h Host) (Request, error) {
 		CellMemory: a.CellMemory, CellCPUs: a.CellCPUs, CellPids: a.CellPids, Parallel: a.Parallel,
 		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast, Compile: a.Compile, TmpdirSymlink: a.TmpdirSymlink,
 		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom,
+		Shard: a.Shard, ShardPackages: a.ShardPackages,
 	}, nil
 }
 

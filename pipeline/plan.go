@@ -18,6 +18,7 @@ import (
 	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/policies"
+	"github.com/parity-ci/parity/report"
 )
 
 // Inputs is everything a run depends on, as data.
@@ -29,6 +30,11 @@ type Inputs struct {
 	Only     []matrix.Cell // keep only cells matching these patterns
 	Policy   policies.Options
 	Recheck  Recheck // re-runs and experiments after the first run
+	// Shard, when set, makes the run one shard of its cells' packages: go
+	// test gets Shard.Packages, while Policy.Packages (what the report's
+	// options record) stays the cells' whole patterns. The front doors
+	// record it in the report (report.Report.Shard).
+	Shard *report.Shard
 }
 
 // Plan is the run to be: every cell's Spec, and where its inputs came from.
@@ -110,6 +116,9 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	}
 	opt := in.Policy
 	opt.GoModGo = p.GoLine
+	if in.Shard != nil {
+		opt.Packages = in.Shard.Packages
+	}
 	if opt.CellsAtOnce <= 0 || opt.CellsAtOnce > len(cells) {
 		opt.CellsAtOnce = len(cells) // the memory limit shares the host among them
 	}

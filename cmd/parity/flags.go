@@ -42,6 +42,11 @@ type runFlags struct {
 	explain     string
 	goprivate   string
 	revision    string
+	// One shard of the cells' packages (parity plan --shards prints them).
+	shard, shardPackages string
+	// plan only: split each cell's packages into this many shards.
+	shards  int
+	timings string
 }
 
 // modeFlag is auto, on or off, and reads like a boolean flag: "--short"
@@ -124,12 +129,23 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.goprivate, "goprivate", "", "GOPRIVATE for the module download step (default: the environment's)")
 	fs.StringVar(&f.revision, "revision", "", "the source's VCS revision, recorded in the report (default: git's HEAD of --source)")
 	fs.StringVar(&f.cacheScope, "cache-scope", "", "prefix of the cache volume names (default: this project's own, from its module path and git root commit or directory; name one to share caches across projects)")
+	fs.StringVar(&f.shard, "shard", "", "run one shard of each cell's packages, I/N as parity plan --shards prints it (the report records it; merge folds the shards)")
+	fs.StringVar(&f.shardPackages, "shard-packages", "", "the packages of that shard, as parity plan --shards prints them (go test gets these; --packages stays the cells' whole patterns)")
 	fs.StringVar(&f.profile, "profile", "", "pre-push: only the cells of this machine's arch")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress on stderr")
 	fs.StringVar(&f.out, "out", "", "write summary.md, junit.xml and report.json into this directory")
 	fs.StringVar(&f.jsonOut, "json", "", "write the JSON report to this file")
 	fs.StringVar(&f.junitOut, "junit", "", "write JUnit XML to this file")
 	fs.StringVar(&f.markdownOut, "markdown", "", "write the Markdown summary to this file")
+	return fs, f
+}
+
+// newPlanFlags are the run flags and plan's own (the Dagger module's plan
+// function takes the same).
+func newPlanFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
+	fs, f := newRunFlags("plan", stderr)
+	fs.IntVar(&f.shards, "shards", 0, "print, as one line of JSON a CI matrix reads, each cell's packages split into this many sets of equal recorded test time")
+	fs.StringVar(&f.timings, "timings", "", "with --shards: a previous report.json whose package times balance the shards (default: split by package count)")
 	return fs, f
 }
 
@@ -195,6 +211,7 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		Reruns: f.reruns, ReRunsMax: f.rerunsMax, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
 		CacheScope: f.cacheScope, RegistryMirror: f.mirror, DepsEnv: f.depsEnv, Goprivate: f.goprivate,
 		AllowDivergence: f.allowDivergence, Revision: f.revision,
+		Shard: f.shard, ShardPackages: []string{f.shardPackages},
 	}
 	h := pipeline.Host{Arch: goruntime.GOARCH, SourceID: sourceIdentity(f.source), MirrorFrom: "--registry-mirror", DepsEnv: map[string]string{}}
 	if !f.set["registry-mirror"] {

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -144,6 +145,7 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 		Tool: "parity", Version: toolVersion(), Revision: cmp.Or(f.revision, gitRevision(f.source)), Dir: gitDir(f.source), GoSum: goSumDigest(f.source),
 		Options: in.Policy, AllowDivergence: f.allowDivergence,
 	})
+	rep.Shard = in.Shard
 	if printer != nil {
 		printer.Close()
 	}
@@ -182,7 +184,7 @@ func reexecUnderDagger(ctx context.Context, daggerBin string, args []string, std
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, f := newRunFlags("plan", stderr)
+	fs, f := newPlanFlags(stderr)
 	var err error
 	if f.set, err = parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
@@ -210,7 +212,44 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if f.set["shards"] || f.set["timings"] {
+		return writeShards(f, plan, in, stdout, stderr)
+	}
 	return pipeline.WritePlan(stdout, plan, traits)
+}
+
+// writeShards prints the shards of every cell as one line of JSON (for
+// GitHub's fromJSON through $GITHUB_OUTPUT), and how balanced they are on
+// stderr. The packages are found in the source without the go command.
+func writeShards(f *runFlags, plan pipeline.Plan, in pipeline.Inputs, stdout, stderr io.Writer) error {
+	if f.shard != "" {
+		return errors.New("plan: --shards splits whole cells: leave out --shard")
+	}
+	o := pipeline.ShardOptions{N: f.shards, Patterns: in.Policy.Packages, Tags: in.Policy.Tags}
+	if f.timings != "" {
+		fh, err := os.Open(f.timings)
+		if err != nil {
+			return fmt.Errorf("--timings: %w", err)
+		}
+		rep, err := report.Read(fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("--timings %s: %w", f.timings, err)
+		}
+		o.Timings = &rep
+	}
+	src := os.DirFS(f.source)
+	o.Packages = func(t pipeline.BuildTarget) ([]pipeline.SourcePackage, error) {
+		return pipeline.FindPackages(src, in.Policy.Packages, t)
+	}
+	m, err := pipeline.PlanShards(plan, o)
+	if err != nil {
+		return err
+	}
+	for _, line := range pipeline.ShardBalance(m, o.Timings != nil) {
+		fmt.Fprintln(stderr, "parity:", line)
+	}
+	return json.NewEncoder(stdout).Encode(m)
 }
 
 // planTraits are the runtime's traits without running anything: asked of
