@@ -32,7 +32,7 @@ func planCell(t *testing.T, o policies.Options) job.Spec {
 
 func mustConfig(t *testing.T, s job.Spec, st job.Step, image, src string) (*container.Config, *container.HostConfig) {
 	t.Helper()
-	cfg, hc, err := containerConfig(s, st, image, src, own)
+	cfg, hc, err := containerConfig(s, st, image, src, own, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

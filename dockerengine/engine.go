@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -35,9 +37,17 @@ const MinAPIVersion = "1.41"
 
 // Options configure the engine.
 type Options struct {
-	SourceDir string       // the module on the daemon's host; bind-mounted read-only
+	// SourceDir is the module on this host: bind-mounted read-only where
+	// the daemon is local, copied into a volume of a remote one.
+	SourceDir string
 	Registry  pins.Options // how image indexes are read to pick each platform's manifest
 	Logf      func(format string, args ...any)
+	// Endpoint is the daemon to connect to; the zero value is the default
+	// (DOCKER_HOST, else the local socket).
+	Endpoint Endpoint
+	// RunID labels every container (LabelRun); "" makes a new one. The
+	// engines of one run (a Fleet) share it.
+	RunID string
 }
 
 // Engine is a connection to one Docker daemon.
@@ -53,6 +63,17 @@ type Engine struct {
 	// whether the run that made a container is still alive.
 	host, pid string
 	paths     imagePaths // files copied out of other images (imagepath.go)
+
+	// Where the daemon is (Options.Endpoint): a remote one gets copies of
+	// this host's files in volumes of its own (deliver.go), mounted by
+	// subpath where its API has them (1.45+, Docker 26).
+	ep       Endpoint
+	remote   bool
+	subpaths bool
+	sent     deliveries
+	// lost is the first sign that the daemon went away (a step's or a
+	// start's broken connection): later cells fail at once, naming it.
+	lost atomic.Pointer[string]
 }
 
 var (
@@ -60,8 +81,9 @@ var (
 	_ runner.StreamCell = (*cell)(nil)
 )
 
-// New connects to the daemon named by the environment (DOCKER_HOST, ...) and
-// refuses one too old to honour the Spec.
+// New connects to the daemon of opt.Endpoint (by default the one the
+// environment names: DOCKER_HOST, ...) and refuses one too old to honour
+// the Spec.
 func New(ctx context.Context, opt Options) (*Engine, error) {
 	if opt.SourceDir != "" {
 		abs, err := filepath.Abs(opt.SourceDir)
@@ -70,13 +92,21 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 		}
 		opt.SourceDir = abs
 	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	ep := opt.Endpoint
+	copts, err := ep.clientOpts()
+	if err != nil {
+		return nil, fmt.Errorf("docker: %s: %w", ep, err)
+	}
+	cli, err := client.NewClientWithOpts(copts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	ping, err := cli.Ping(ctx)
 	if err != nil {
 		cli.Close()
+		if !ep.Default() {
+			return nil, lostError{fmt.Sprintf("endpoint %s: cannot reach the daemon: %v", ep, oneLine(err))}
+		}
 		return nil, fmt.Errorf("docker: cannot reach the daemon at %s: %w", cli.DaemonHost(), err)
 	}
 	cli.NegotiateAPIVersionPing(ping)
@@ -97,9 +127,11 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	e := &Engine{cli: cli, opt: opt, runID: hex.EncodeToString(b), native: native, hostMemory: info.MemTotal, hostCPUs: info.NCPU}
+	if opt.RunID == "" {
+		opt.RunID = NewRunID()
+	}
+	e := &Engine{cli: cli, opt: opt, runID: opt.RunID, native: native, hostMemory: info.MemTotal, hostCPUs: info.NCPU,
+		ep: ep, remote: ep.Remote(), subpaths: !versions.LessThan(cli.ClientVersion(), SubpathAPIVersion)}
 	if h, err := os.Hostname(); err == nil {
 		if pid, ok := ProcessLabel(os.Getpid()); ok {
 			e.host, e.pid = h, pid
@@ -110,6 +142,21 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 	return e, nil
 }
 
+// NewRunID is a fresh run id (LabelRun's value).
+func NewRunID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// SubpathAPIVersion is the Engine API that mounts one path of a volume
+// (Docker 26): a remote daemon's copy of go.mod, of the CA bundle, of a
+// file from another image, at its own path.
+const SubpathAPIVersion = "1.45"
+
+// Endpoint is the daemon this engine runs cells on.
+func (e *Engine) Endpoint() Endpoint { return e.ep }
+
 // Client is the underlying Docker client, for tests and tools.
 func (e *Engine) Client() *client.Client { return e.cli }
 
@@ -119,12 +166,37 @@ func (e *Engine) RunID() string { return e.runID }
 // Name implements runner.Runtime.
 func (e *Engine) Name() string { return "docker" }
 
-// Traits says what Docker honours of a Spec: everything.
+// Traits says what Docker honours of a Spec: everything. A remote daemon
+// (not a unix socket) gets the source as a copy, and says so.
 func (e *Engine) Traits() policies.Traits {
-	return policies.Traits{
+	t := policies.Traits{
 		Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: e.native,
 		ReadOnlyCaches: true, SeccompProfile: true, ResourceLimits: true, UserTmpfs: true, HostMemoryBytes: e.hostMemory, HostCPUs: e.hostCPUs,
 	}
+	if e.remote {
+		t.Endpoint, t.SourceCopied = e.ep.host(), true
+		t.EndpointWhy = e.where()
+	}
+	return t
+}
+
+// where says why cells run on this engine's daemon, and what reaches it.
+func (e *Engine) where() string {
+	why := "the default daemon (" + defaultHost() + ")"
+	if !e.ep.Default() {
+		why = fmt.Sprintf("%s cells run on the daemon --endpoint %s names", e.ep.Platform, e.ep)
+	}
+	if e.remote {
+		why += fmt.Sprintf(", which may be another machine: the source, the CA bundle and files of other images reach it as copies in volumes of its own, read-only to the cells (Engine API %s", e.cli.ClientVersion())
+		if e.subpaths {
+			why += ")"
+		} else {
+			why += ", before " + SubpathAPIVersion + ": without volume subpaths, --source-mode=copy and experiments that mount one file of another image cannot run there)"
+		}
+	} else {
+		why += ", on this host: the source is bind-mounted read-only"
+	}
+	return why
 }
 
 // Close removes whatever containers of this run are left (an interrupted
@@ -140,7 +212,7 @@ func (e *Engine) CloseContext(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, CloseTimeout)
 	defer cancel()
 	err := e.sweep(ctx)
-	return errors.Join(err, e.removeImagePaths(), e.cli.Close())
+	return errors.Join(err, e.removeDeliveries(ctx), e.removeImagePaths(), e.cli.Close())
 }
 
 func (e *Engine) sweep(ctx context.Context) error {
@@ -160,8 +232,23 @@ func (e *Engine) sweep(ctx context.Context) error {
 // Start implements runner.Runtime: image resolved per platform, pulled by
 // digest and checked, cache volumes created and handed to the cell's user.
 func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
+	c, err := e.start(ctx, s)
+	if err != nil && (client.IsErrConnectionFailed(err) || errors.Is(err, runner.ErrRuntimeLost)) {
+		// The daemon went away while the cell was being prepared.
+		return nil, e.lose(err)
+	}
+	return c, err
+}
+
+func (e *Engine) start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	if e.opt.SourceDir == "" {
 		return nil, errors.New("docker: no source directory")
+	}
+	if lost := e.lost.Load(); lost != nil {
+		return nil, lostError{*lost}
+	}
+	if err := e.deliverable(s); err != nil {
+		return nil, err
 	}
 	s, err := e.withImagePaths(ctx, s)
 	if err != nil {
@@ -171,6 +258,12 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	if err != nil {
 		return nil, err
 	}
+	var d *delivered
+	if e.remote {
+		if d, s, err = e.deliver(ctx, s, img.id); err != nil {
+			return nil, err
+		}
+	}
 	for _, m := range s.Mounts {
 		if m.Kind != job.MountCache {
 			continue
@@ -179,9 +272,12 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 			return nil, fmt.Errorf("docker: cache volume %s: %w", m.Name, err)
 		}
 	}
-	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest}
+	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest, sent: d}
 	if cfg, hc, ok := chownConfig(s, img.id, e.owner()); ok {
 		r := e.run(ctx, cfg, hc, s.Platform, nil)
+		if r.RuntimeLost {
+			return nil, lostError{r.Err}
+		}
 		if r.Err != "" || r.ExitCode != 0 {
 			return nil, fmt.Errorf("docker: preparing cache volumes: exit %d %s%s", r.ExitCode, r.Err, r.Stderr)
 		}
@@ -189,11 +285,36 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	return c, nil
 }
 
+// lostError is a Start that failed because the daemon is gone: the
+// runner reports the cell runtime-lost.
+type lostError struct{ msg string }
+
+func (l lostError) Error() string        { return l.msg }
+func (l lostError) Is(target error) bool { return target == runner.ErrRuntimeLost }
+
+// lose records that the daemon went away (the first cause is kept) and
+// returns the error that says so, naming the endpoint.
+func (e *Engine) lose(err error) error {
+	msg := fmt.Sprintf("endpoint %s: the daemon went away: %s", e.ep, oneLine(err))
+	var le lostError
+	if errors.As(err, &le) && strings.HasPrefix(le.msg, "endpoint ") {
+		msg = le.msg
+	}
+	e.lost.CompareAndSwap(nil, &msg)
+	return lostError{*e.lost.Load()}
+}
+
+func oneLine(err error) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	return l
+}
+
 type cell struct {
 	e      *Engine
 	spec   job.Spec
 	image  string // image ID the steps run
 	digest string
+	sent   *delivered // a remote daemon's copies of this host's files; nil: bind mounts
 }
 
 func (c *cell) PlatformDigest() string { return c.digest }
@@ -210,11 +331,18 @@ func (c *cell) ExecStream(ctx context.Context, st job.Step, w io.Writer) job.Ste
 	if st.Name == job.StepSetup {
 		return c.setup(ctx, st)
 	}
-	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner())
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.sent)
 	if err != nil {
 		return job.StepResult{Name: st.Name, Err: err.Error()}
 	}
 	r := c.e.run(ctx, cfg, hc, c.spec.Platform, w)
 	r.Name = st.Name
+	if r.RuntimeLost {
+		// Said once per endpoint; its later cells fail at start.
+		c.e.lose(errors.New(r.Err))
+		if !c.e.ep.Default() {
+			r.Err = fmt.Sprintf("endpoint %s: %s", c.e.ep, r.Err)
+		}
+	}
 	return r
 }

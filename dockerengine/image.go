@@ -145,7 +145,7 @@ func (c *cell) setup(ctx context.Context, st job.Step) job.StepResult {
 		return job.StepResult{Name: st.Name, Stdout: "reused prepared image " + tag + "\n"}
 	}
 	start := time.Now()
-	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner())
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.sent)
 	if err != nil {
 		return job.StepResult{Name: st.Name, Err: err.Error()}
 	}

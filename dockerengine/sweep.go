@@ -23,7 +23,7 @@ const LabelCache = "dev.parity.cache"
 const SetupImageRepo = "parity-setup"
 
 func (e *Engine) owner() owner {
-	return owner{run: e.runID, host: e.host, pid: e.pid}
+	return owner{run: e.runID, host: e.host, pid: e.pid, endpoint: e.ep.String()}
 }
 
 // processID names a live process for a label: its pid and start time (in
@@ -118,7 +118,11 @@ type Removed struct {
 // New does not call it: a run does, so that connecting (parity plan) touches
 // nothing.
 func (e *Engine) SweepStale(ctx context.Context) (Removed, error) {
-	return e.removeContainers(ctx, func(c container.Summary) bool { return stale(c.Labels, e.host) })
+	rm, err := e.removeContainers(ctx, func(c container.Summary) bool { return stale(c.Labels, e.host) })
+	// Then the volumes of copies those runs made (a remote daemon's).
+	vols, verr := e.staleDeliveries(ctx)
+	rm.Volumes = append(rm.Volumes, vols...)
+	return rm, errors.Join(err, verr)
 }
 
 // CleanOptions say what Clean removes besides dead runs' containers.
@@ -137,11 +141,14 @@ type CleanOptions struct {
 // volumes and the parity-setup images. A live run's on this host stay.
 func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
 	rm, err := e.removeContainers(ctx, func(c container.Summary) bool { return cleanable(c, e.host, e.runID, o.All) })
+	if err == nil {
+		rm.Volumes, err = e.staleDeliveries(ctx)
+	}
 	if !o.All || err != nil {
 		return rm, err
 	}
 	caches, err := e.RemoveCaches(ctx, o.Scope)
-	rm.Volumes, rm.Images = caches.Volumes, caches.Images
+	rm.Volumes, rm.Images = append(rm.Volumes, caches.Volumes...), caches.Images
 	return rm, err
 }
 

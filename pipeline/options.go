@@ -139,4 +139,5 @@ var FrontDoors = []FrontDoor{
 	{"", "netrc", "a Dagger Secret for private modules; the CLI has no secret input yet (its deps step gets GOPROXY, GOPRIVATE and the proxies from the caller's environment)"},
 	{"", "git-token", "a Dagger Secret for private modules; the CLI has no secret input yet"},
 	{"", "git-host", "the host --git-token is offered to"},
+	{"endpoint", "", "a Dagger session runs every container on its one engine, chosen by the CLI that opened it: a module cannot open a second engine for a platform (run one job per engine and merge)"},
 }

@@ -124,7 +124,7 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	}
 	var errs []string
 	runnable := 0
-	compileIn, hasCompile := compileCell(cells, p.GoLine, rt.NativeArch)
+	compileIn, hasCompile := compileCell(cells, p.GoLine, rt)
 	for _, c := range cells {
 		opt := opt
 		if !hasCompile || c != compileIn {
@@ -177,11 +177,12 @@ func pinsDigest(pins matrix.Pins) string {
 }
 
 // compileCell picks the one cell that builds the --compile targets: the
-// first runnable cell (newest Go, glibc first) of the host's own arch, else
-// one the host runs natively (386 on amd64), else any: compiling under
+// first runnable cell (newest Go, glibc first) of its machine's own arch,
+// else one its machine runs natively (386 on amd64), else any: compiling under
 // emulation is slow, and cross-compilation gives the same answer from any
 // Linux arch. ok is false when no cell can run.
-func compileCell(cells []matrix.Cell, goLine string, native matrix.Arch) (matrix.Cell, bool) {
+func compileCell(cells []matrix.Cell, goLine string, rt policies.Traits) (matrix.Cell, bool) {
+	native := func(c matrix.Cell) matrix.Arch { return rt.For(c.Platform()).NativeArch }
 	var runnable []matrix.Cell
 	for _, c := range cells {
 		if goLine == "" || matrix.CompareGo(c.Go, goLine) >= 0 {
@@ -189,8 +190,8 @@ func compileCell(cells []matrix.Cell, goLine string, native matrix.Arch) (matrix
 		}
 	}
 	for _, pick := range []func(matrix.Cell) bool{
-		func(c matrix.Cell) bool { return c.Arch == native },
-		func(c matrix.Cell) bool { return native != "" && c.Arch.RunsNativelyOn(native) },
+		func(c matrix.Cell) bool { return c.Arch == native(c) },
+		func(c matrix.Cell) bool { return native(c) != "" && c.Arch.RunsNativelyOn(native(c)) },
 		func(matrix.Cell) bool { return true },
 	} {
 		if i := slices.IndexFunc(runnable, pick); i >= 0 {

@@ -283,12 +283,19 @@ func foreignPlatform(spec job.Spec, msg string) string {
 	return fmt.Sprintf("the runtime's host cannot run %s programs: %s; %s", spec.Platform, fix, msg)
 }
 
+// ErrRuntimeLost marks an error of Runtime.Start that says the machine the
+// cell was to run on is gone or cannot be reached (a lost --endpoint): the
+// cell is the machine's outcome, runtime-lost, like one lost mid-step.
+var ErrRuntimeLost = errors.New("runtime lost")
+
 func startFailure(ctx context.Context, err error) (job.Status, string) {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return job.StatusTimeout, "timed out while preparing the cell: " + err.Error()
 	case ctx.Err() != nil:
 		return job.StatusCancelled, "cancelled while preparing the cell"
+	case errors.Is(err, ErrRuntimeLost):
+		return job.StatusRuntimeLost, firstLine(err.Error())
 	}
 	return job.StatusError, err.Error()
 }

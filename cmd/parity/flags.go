@@ -44,6 +44,8 @@ type runFlags struct {
 	revision    string
 	// One shard of the cells' packages (parity plan --shards prints them).
 	shard, shardPackages string
+	// --endpoint PLATFORM=URL: the daemon that runs a platform's cells.
+	endpoints multiFlag
 	// plan only: split each cell's packages into this many shards.
 	shards  int
 	timings string
@@ -131,6 +133,7 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.cacheScope, "cache-scope", "", "prefix of the cache volume names (default: this project's own, from its module path and git root commit or directory; name one to share caches across projects)")
 	fs.StringVar(&f.shard, "shard", "", "run one shard of each cell's packages, I/N as parity plan --shards prints it (the report records it; merge folds the shards)")
 	fs.StringVar(&f.shardPackages, "shard-packages", "", "the packages of that shard, as parity plan --shards prints them (go test gets these; --packages stays the cells' whole patterns)")
+	fs.Var(&f.endpoints, "endpoint", "PLATFORM=URL: run that platform's cells on this Docker daemon (repeatable), e.g. linux/arm64=ssh://user@arm-host; unix://, tcp:// (TLS: ?certs=DIR) or ssh://; other cells use the default daemon")
 	fs.StringVar(&f.profile, "profile", "", "pre-push: only the cells of this machine's arch")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress on stderr")
 	fs.StringVar(&f.out, "out", "", "write summary.md, junit.xml and report.json into this directory")
