@@ -141,6 +141,15 @@ var EmulationCost = map[matrix.Arch]string{
 	matrix.S390X: "measured 6-7x the wall time of its native amd64 cell, about 9x its CPU time",
 }
 
+// machine is how decisions name the machine the cell runs on: "this", or
+// "the endpoint's" when the run places cells on several (--endpoint).
+func (p *planner) machine() string {
+	if p.rt.Endpoint != "" && p.rt.Endpoint != "default" {
+		return "the endpoint's"
+	}
+	return "this"
+}
+
 func (p *planner) emulation() {
 	switch {
 	case p.emulated():
@@ -148,9 +157,9 @@ func (p *planner) emulation() {
 		if !ok {
 			cost = "not measured here; expect several times, as arm64's"
 		}
-		p.decide(IDEmulation, "qemu", "%s runs under qemu-user emulation on this %s host: slower (%s), -race cannot run, and a syscall qemu-user lacks fails as ENOSYS (confirm such failures on native hardware)", p.cell.Arch, p.rt.NativeArch, cost)
+		p.decide(IDEmulation, "qemu", "%s runs under qemu-user emulation on %s %s host: slower (%s), -race cannot run, and a syscall qemu-user lacks fails as ENOSYS (confirm such failures on native hardware)", p.cell.Arch, p.machine(), p.rt.NativeArch, cost)
 	case p.rt.NativeArch != "" && p.cell.Arch != p.rt.NativeArch:
-		p.decide(IDEmulation, "native", "%s runs natively on this %s host: a %d-bit userland on its 64-bit kernel, no emulation", p.cell.Arch, p.rt.NativeArch, p.cell.Arch.Bits())
+		p.decide(IDEmulation, "native", "%s runs natively on %s %s host: a %d-bit userland on its 64-bit kernel, no emulation", p.cell.Arch, p.machine(), p.rt.NativeArch, p.cell.Arch.Bits())
 	}
 }
 
