@@ -292,17 +292,29 @@ type lostError struct{ msg string }
 func (l lostError) Error() string        { return l.msg }
 func (l lostError) Is(target error) bool { return target == runner.ErrRuntimeLost }
 
-// lose records that the daemon went away (the first cause is kept) and
-// returns the error that says so, naming the endpoint.
+// lose returns the error that says the daemon went away, naming the
+// endpoint, and records it (the first cause is kept) when the daemon does
+// not answer a ping either: the endpoint's later cells then fail at once.
+// A daemon that still answers lost one connection only, and is kept.
 func (e *Engine) lose(err error) error {
 	msg := fmt.Sprintf("endpoint %s: the daemon went away: %s", e.ep, oneLine(err))
 	var le lostError
 	if errors.As(err, &le) && strings.HasPrefix(le.msg, "endpoint ") {
 		msg = le.msg
 	}
-	e.lost.CompareAndSwap(nil, &msg)
-	return lostError{*e.lost.Load()}
+	if prev := e.lost.Load(); prev != nil {
+		return lostError{*prev}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	if _, perr := e.cli.Ping(ctx); perr != nil {
+		e.lost.CompareAndSwap(nil, &msg)
+	}
+	return lostError{msg}
 }
+
+// pingTimeout bounds the check that a daemon is gone.
+const pingTimeout = 10 * time.Second
 
 func oneLine(err error) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")

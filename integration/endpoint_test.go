@@ -305,3 +305,73 @@ func decisionIn(ds []job.Decision, id string) *job.Decision {
 	}
 	return &job.Decision{}
 }
+
+// TestRemoteEndpointGetsCopies: a tcp endpoint (another machine, for all
+// Parity knows) cannot bind this host's files: the source reaches it as a
+// read-only copy (symlinks kept, contents whole), the CA bundle as a file
+// the deps step alone sees, a directory of another image as a read-only
+// copy made on that daemon; every copy is gone when the engine closes.
+func TestRemoteEndpointGetsCopies(t *testing.T) {
+	h := env(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/copied\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello from this host\n"), 0o644)
+	os.Symlink("hello.txt", filepath.Join(dir, "link"))
+	os.Chmod(dir, 0o755)
+	real := h.engine(t, dir)
+	socket := strings.TrimPrefix(real.Client().DaemonHost(), "unix://")
+	fwd := forward(t, socket)
+	ep, err := dockerengine.ParseEndpoint("linux/amd64=" + fwd.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := dockerengine.New(context.Background(), dockerengine.Options{SourceDir: dir, Endpoint: ep, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeRun(t, real, eng.RunID()) })
+	in, err := pipeline.Request{Go: []string{"1.26.8"}, Libc: []string{"glibc"}, Arch: []string{"amd64"}, CacheScope: scope(t, real)}.Inputs([]byte("module example.com/copied\n\ngo 1.26\n"), h.lock, "test lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Policy = depsPolicy(in.Policy)
+	if in.Policy.CABundle == "" {
+		t.Fatal("no CA bundle on this host to copy")
+	}
+	plan, err := pipeline.MakePlan(in, eng.Traits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := plan.Specs[0]
+	s.Mounts = append(s.Mounts, job.Mount{Kind: job.MountImagePath, Image: s.Image, Platform: s.Platform, Path: "/usr/local/go/lib/time", Dir: true, Target: "/opt/borrowed", ReadOnly: true, Steps: []job.StepName{job.StepTest}})
+	for i, st := range s.Steps {
+		switch st.Name {
+		case job.StepDeps:
+			s.Steps[i].Args = []string{"sh", "-c", `grep -c "BEGIN CERTIFICATE" "$SSL_CERT_FILE"`}
+		case job.StepTest:
+			s.Steps[i].Args = []string{"sh", "-c", `cat /src/hello.txt; readlink /src/link; touch /src/new 2>/dev/null || echo "source read-only"; ls /opt/borrowed; test -e /etc/parity/ca-certificates.crt || echo "no CA bundle in tests"`}
+		}
+	}
+	res := runner.Run(context.Background(), eng, []job.Spec{s}, runner.Options{})[0]
+	if res.Status != job.StatusPassed {
+		t.Fatalf("%s %q: %+v", res.Status, res.Message, res.Steps)
+	}
+	deps, _ := res.Step(job.StepDeps)
+	test, _ := res.Step(job.StepTest)
+	t.Logf("deps: %q; test: %q", deps.Stdout, test.Stdout)
+	if n := strings.TrimSpace(deps.Stdout); n == "" || n == "0" {
+		t.Errorf("the deps step's CA bundle holds %q certificates", n)
+	}
+	for _, want := range []string{"hello from this host\n", "hello.txt\n", "source read-only\n", "zoneinfo.zip\n", "no CA bundle in tests\n"} {
+		if !strings.Contains(test.Stdout, want) {
+			t.Errorf("test step printed %q, want %q in it", test.Stdout, want)
+		}
+	}
+	if err := eng.Close(); err != nil {
+		t.Fatal(err)
+	}
+	vols, err := real.Client().VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", dockerengine.LabelRun+"="+eng.RunID()))})
+	if err != nil || len(vols.Volumes) != 0 {
+		t.Errorf("copies left after Close: %v %v", vols.Volumes, err)
+	}
+}
