@@ -218,7 +218,7 @@ func TestEndpoints(t *testing.T) {
 		}
 
 		// The tcp endpoint's cell ran (its probe proved /src read-only on
-		// the copy) and diverged; each cell re-ran the test once.
+		// the copy) and diverged; each cell re-ran the test.
 		for _, c := range rep.Cells {
 			t.Logf("%s: %s %q", c.Name, c.Status, c.Message)
 			if c.Status != job.StatusFailed && c.Status != job.StatusPassed {
@@ -236,8 +236,14 @@ func TestEndpoints(t *testing.T) {
 		}
 		for cell, want := range map[string]testjson.Outcome{amd: testjson.Pass, arm: testjson.Fail} {
 			r, ok := row.Result(cell)
-			if !ok || r.Outcome != want || len(r.Reruns) != 1 || r.Reruns[0] != want {
-				t.Errorf("%s: %+v, want %s and one re-run %s", cell, r, want, want)
+			alone := 0
+			for _, rr := range r.Reruns {
+				if rr.Kind == report.RunAlone && rr.Outcome == want {
+					alone++
+				}
+			}
+			if !ok || r.Outcome != want || alone == 0 {
+				t.Errorf("%s: %+v, want %s and re-runs alone that %s", cell, r, want, want)
 			}
 		}
 
@@ -253,8 +259,8 @@ func TestEndpoints(t *testing.T) {
 					}
 				}
 			}
-			if n := len(steps["test"]); n != 2 {
-				t.Errorf("%s: %d test containers, want the first run and one re-run: %v", key, n, steps)
+			if n := len(steps["test"]); n < 2 {
+				t.Errorf("%s: %d test containers, want the first run and its re-runs: %v", key, n, steps)
 			}
 		}
 		if copies := seen.got[""]["delivery"]; len(copies) == 0 || copies[0] != armEP {

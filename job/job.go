@@ -109,6 +109,9 @@ type Step struct {
 	Env     []string `json:"env,omitempty"`  // KEY=VALUE added to Spec.Env for this step only
 	Network bool     `json:"network"`        // false: no network at all where the runtime can
 	Root    bool     `json:"root,omitempty"` // run as root instead of Spec.User (setup only)
+	// Test is the test step's go test as data; Args is its rendering
+	// (TestCommand.Args). Re-runs change Test and render it again.
+	Test *TestCommand `json:"testCommand,omitempty"`
 }
 
 // Spec is everything a runtime needs to run one cell.

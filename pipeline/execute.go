@@ -54,83 +54,35 @@ func (r Request) recheck() (Recheck, error) {
 	return rc, nil
 }
 
-// Execute runs every planned cell; then, as p.Recheck asks, re-runs
-// failing and divergent tests and tries experiments on the divergent ones,
-// all through runner.Run under the same parallel bound. What to run next is
-// decided from a report of the runs so far; the report returned is built
-// once from all of them. It always returns a report, even when cells fail
-// or ctx is cancelled midway: each cell's result says what happened to it.
+// maxRounds bounds the rounds of re-runs and experiments: every round
+// adds runs the decision procedure counts, so it ends long before.
+const maxRounds = 100
+
+// Execute runs every planned cell; then, round by round, the re-runs the
+// report's decision procedure asks for (report.Needs: alone, with
+// siblings, bisection, culprit tests) and, once every row is decided, the
+// experiments of --explain with their control arm: all through runner.Run
+// under the same parallel bound. What to run next is decided from a report
+// of the runs so far (recheck.Next); the report returned is built once
+// from all of them. It always returns a report, even when cells fail or
+// ctx is cancelled midway: each cell's result says what happened to it.
 func Execute(ctx context.Context, p Plan, rt runner.Runtime, opt runner.Options, m Meta) report.Report {
 	meta := reportMeta(p, m)
 	all := report.Runs{Cells: runner.Run(ctx, rt, p.Specs, opt)}
 	rep := report.Build(meta, all)
-	rc := p.Recheck
 	nonce := strconv.FormatInt(rep.CreatedAt.UnixNano(), 36)
-	rerun := func(runs []recheck.Run) {
-		all.Reruns = append(all.Reruns, recheck.ReadReruns(runs, runRechecks(ctx, rt, runs, opt))...)
+	for range maxRounds {
+		if ctx.Err() != nil {
+			break
+		}
+		runs := recheck.Next(rep, p.Specs, p.PinSet, report.NextLook, nonce)
+		if len(runs) == 0 {
+			break
+		}
+		all.Reruns = append(all.Reruns, recheck.Read(runs, runRechecks(ctx, rt, runs, opt))...)
 		rep = report.Build(meta, all)
 	}
-	if runs := recheck.PlanReruns(rep, p.Specs, rc.Reruns, nonce); len(runs) > 0 && ctx.Err() == nil {
-		rerun(runs)
-	}
-	// Counts that cannot yet tell flaky from divergent get more re-runs,
-	// two at a time, up to --reruns-max.
-	for done := rc.Reruns; done < rc.RerunsMax && ctx.Err() == nil; done = min(done+2, rc.RerunsMax) {
-		rows := report.Undecided(rep)
-		runs := recheck.PlanMore(rep, p.Specs, rows, done+1, min(done+2, rc.RerunsMax), nonce)
-		if len(rows) == 0 || len(runs) == 0 {
-			break
-		}
-		rerun(runs)
-	}
-	// A test that failed with its siblings and passes alone re-runs with
-	// them (its package, the first run's flags and seed): order-dependent
-	// when it fails again.
-	if runs := recheck.PlanWithSiblings(rep, p.Specs, min(rc.Reruns, 2), nonce); len(runs) > 0 && ctx.Err() == nil {
-		rerun(runs)
-	}
-	// An order-dependent test's bisection: one run per round and test, each
-	// with half the siblings still suspected, until one is named.
-	for range report.MaxProbes {
-		runs := recheck.PlanBisect(rep, p.Specs, nonce)
-		if len(runs) == 0 || ctx.Err() != nil {
-			break
-		}
-		rerun(runs)
-	}
-	if !recheck.ShouldExplain(rc.Explain, len(rep.Divergences)) || ctx.Err() != nil {
-		return rep
-	}
-	subjects := recheck.Subjects(rep)
-	runs := recheck.PlanExperiments(rep, p.Specs, p.PinSet, subjects, recheck.Experiments)
-	if len(runs) == 0 {
-		return rep
-	}
-	all.Explanations = recheck.Explain(subjects, runs, runRounds(ctx, rt, runs, opt), recheck.Experiments)
-	return report.Build(meta, all)
-}
-
-// runRounds makes the experiments' runs attempt by attempt: an experiment
-// whose run did not pass is done (it cannot confirm). Runs not made keep a
-// zero job.Result.
-func runRounds(ctx context.Context, rt runner.Runtime, runs []recheck.Run, opt runner.Options) []job.Result {
-	results := make([]job.Result, len(runs))
-	made, passed := make([]bool, len(runs)), make([]bool, len(runs))
-	for ctx.Err() == nil {
-		next := recheck.NextRuns(runs, made, passed)
-		if len(next) == 0 {
-			break
-		}
-		batch := make([]recheck.Run, len(next))
-		for j, i := range next {
-			batch[j] = runs[i]
-		}
-		for j, res := range runRechecks(ctx, rt, batch, opt) {
-			i := next[j]
-			results[i], made[i], passed[i] = res, true, recheck.Passed(runs[i], res)
-		}
-	}
-	return results
+	return rep
 }
 
 // runRechecks runs reduced Specs under the same bound as the cells: each

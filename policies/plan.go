@@ -370,10 +370,11 @@ func (p *planner) steps(cgo, race bool) {
 	if len(p.opt.Compile) > 0 {
 		steps = append(steps, p.compileStep())
 	}
-	test := job.Step{Name: job.StepTest, Args: p.testArgs(race), Env: []string{"GOPROXY=off"}}
+	cmd := p.testCommand(race)
 	if p.opt.SourceMode == SourceCopy {
-		test.Args = job.SourceCopyArgs(SrcDir, CopyDir, []string{"go.mod", "go.sum"}, test.Args)
+		cmd.Copy = &job.SourceCopy{From: SrcDir, To: CopyDir, Keep: []string{"go.mod", "go.sum"}}
 	}
+	test := job.Step{Name: job.StepTest, Args: cmd.Args(), Test: &cmd, Env: []string{"GOPROXY=off"}}
 	steps = append(steps, test)
 	if p.rt.NetworkPerStep {
 		p.decide(IDNetwork, "tests-offline", "the deps step has network; probe and tests run with none")
@@ -383,36 +384,34 @@ func (p *planner) steps(cgo, race bool) {
 	p.spec.Steps = steps
 }
 
-func (p *planner) testArgs(race bool) []string {
-	args := []string{"go", "test", "-json"}
+func (p *planner) testCommand(race bool) job.TestCommand {
+	cmd := job.TestCommand{Flags: []string{"-json"}, Run: p.opt.Run, Packages: p.opt.Packages}
+	add := func(f string) { cmd.Flags = append(cmd.Flags, f) }
 	if race {
-		args = append(args, "-race")
+		add("-race")
 	}
 	if p.opt.Count > 0 {
-		args = append(args, "-count="+strconv.Itoa(p.opt.Count))
+		add("-count=" + strconv.Itoa(p.opt.Count))
 	}
 	if p.opt.Shuffle != "" {
-		args = append(args, "-shuffle="+p.opt.Shuffle)
+		add("-shuffle=" + p.opt.Shuffle)
 	}
 	if p.opt.TestTimeout > 0 {
-		args = append(args, "-timeout="+p.opt.TestTimeout.String())
-	}
-	if p.opt.Run != "" {
-		args = append(args, "-run="+p.opt.Run)
+		add("-timeout=" + p.opt.TestTimeout.String())
 	}
 	if p.opt.Skip != "" {
-		args = append(args, "-skip="+p.opt.Skip)
+		add("-skip=" + p.opt.Skip)
 	}
 	if len(p.opt.Tags) > 0 {
-		args = append(args, "-tags="+strings.Join(p.opt.Tags, ","))
+		add("-tags=" + strings.Join(p.opt.Tags, ","))
 	}
 	if p.opt.Short {
-		args = append(args, "-short")
+		add("-short")
 	}
 	if p.opt.Failfast {
-		args = append(args, "-failfast")
+		add("-failfast")
 	}
-	return append(args, p.opt.Packages...)
+	return cmd
 }
 
 // SetupScript makes sure a C compiler is present: a no-op on Debian images,

@@ -9,7 +9,6 @@ import (
 	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/report"
-	"github.com/parity-ci/parity/testjson"
 )
 
 // ExplainMode is --explain: auto runs experiments when at most AutoMax
@@ -23,7 +22,7 @@ const (
 )
 
 // AutoMax is how many divergent tests --explain=auto explains at most.
-const AutoMax = 10
+const AutoMax = report.AutoMax
 
 // ParseExplain accepts auto, on and off ("" is auto).
 func ParseExplain(s string) (ExplainMode, error) {
@@ -60,7 +59,7 @@ type Setting struct {
 // Experiments is the table --explain tries, in order; the first that turns
 // a test green is the one reported.
 var Experiments = []Experiment{
-	{ID: "race-off", Description: "-race off", Axes: []string{report.AxisRace},
+	{ID: "race-off", Description: "-race off", Axes: []string{report.AxisRace, report.AxisArch},
 		Apply: func(s Setting) (Change, bool) {
 			return Change{NoRace: true}, s.Fail.Race && !s.Pass.Race
 		}},
@@ -200,32 +199,6 @@ func godebugPrelude(lo, hi int) string {
 export GODEBUG="${GODEBUG:+$GODEBUG,}$gd"`, lo, hi, lo, hi)
 }
 
-// MaxTrialRuns bounds the runs of one experiment.
-const MaxTrialRuns = 10
-
-// RunsToConfirm is how many runs an experiment needs, all passing, to
-// confirm a cause for a test that failed failures of runs times unchanged,
-// when tried experiments are tried for it: the fewest n for which a test
-// failing at that rate would pass n runs in a row with probability below
-// report.Alpha/tried (so that, over all the experiments tried, a chance
-// confirmation stays below report.Alpha). The rate is taken as
-// failures/(runs+1), so a few failures are not taken for certainty; at
-// most MaxTrialRuns.
-func RunsToConfirm(failures, runs, tried int) int {
-	if failures <= 0 || runs <= 0 {
-		return MaxTrialRuns
-	}
-	level := report.Alpha / float64(max(tried, 1))
-	pass := 1 - float64(failures)/float64(runs+1)
-	chance := 1.0
-	for n := 1; n <= MaxTrialRuns; n++ {
-		if chance *= pass; chance < level {
-			return n
-		}
-	}
-	return MaxTrialRuns
-}
-
 // ShouldExplain applies the mode to the number of divergent tests; the
 // zero mode is off.
 func ShouldExplain(m ExplainMode, divergent int) bool {
@@ -238,128 +211,86 @@ func ShouldExplain(m ExplainMode, divergent int) bool {
 	return false
 }
 
-// Subject is one divergent test to explain: where it failed and the
-// passing cell each factor is flipped towards.
-type Subject struct {
-	Target
-	Fail, Pass string
-	// Failures of Runs: the test's runs in the failing cell, unchanged
-	// (first run and re-runs). They decide how many runs an experiment
-	// needs (RunsToConfirm).
-	Failures, Runs int
-}
-
-// Subjects picks, for each divergent test with a failing side, a cell
-// where it failed and the passing cell closest to it (fewest differing
-// axes): the factor that separates them is the one to find.
-func Subjects(rep report.Report) []Subject {
-	cells := map[string]report.Cell{}
-	for _, c := range rep.Cells {
-		cells[c.Name] = c
-	}
-	var out []Subject
-	for _, d := range rep.Divergences {
-		if d.Mild || d.Test == "" {
-			continue
-		}
-		var fail string
-		var passing []string
-		for _, g := range d.Outcomes {
-			switch {
-			case g.Outcome.Failed() && fail == "":
-				fail = g.Cells[0]
-			case g.Outcome == testjson.Pass:
-				passing = g.Cells
-			}
-		}
-		if fail == "" || len(passing) == 0 {
-			continue
-		}
-		best := slices.MinFunc(passing, func(a, b string) int {
-			return distance(cells[fail], cells[a]) - distance(cells[fail], cells[b])
-		})
-		s := Subject{Target: Target{d.Package, d.Test}, Fail: fail, Pass: best}
-		s.Failures, s.Runs = countsIn(rep, s.Target, fail)
-		out = append(out, s)
-	}
-	return out
-}
-
-// countsIn counts the test's failed runs and runs in the cell.
-func countsIn(rep report.Report, t Target, cell string) (failures, runs int) {
-	for _, row := range rep.Tests {
-		if row.Package != t.Package || row.Test != t.Test {
-			continue
-		}
-		res, ok := row.Result(cell)
-		if !ok {
-			return 0, 0
-		}
-		all := res.Runs
-		if len(all) == 0 {
-			all = []testjson.Outcome{res.Outcome}
-		}
-		for _, o := range append(slices.Clone(all), res.Reruns...) {
-			if o.Ran() {
-				runs++
-				if o.Failed() {
-					failures++
-				}
-			}
-		}
-	}
-	return failures, runs
-}
-
-func distance(a, b report.Cell) int {
-	n := 0
-	for _, axis := range report.AxisNames {
-		if report.AxisValue(a, axis) != report.AxisValue(b, axis) {
-			n++
-		}
-	}
-	return n
-}
-
-// PlanExperiments returns RunsToConfirm runs of each applicable experiment
-// per subject, in the subject's failing cell. Run them by Attempt (all
-// first runs, then the second runs of the experiments whose runs all
-// passed, ...: NextRuns): a run not made has a zero job.Result.
-func PlanExperiments(rep report.Report, specs []job.Spec, pins matrix.Pins, subjects []Subject, table []Experiment) []Run {
+// PlanExperiments returns the next round of experiments for each subject
+// (report.Subjects) in its failing cell: every applicable experiment and
+// the control arm (the test unchanged, alone) make runs side by side, 1,
+// then up to 3, 7, 15, ... until report.ArmRuns of each. An experiment is
+// dropped once it cannot be confirmed any more (report.ArmAlive) or gave
+// no outcome; the control runs while any experiment is alive. None when
+// every subject is done.
+func PlanExperiments(rep report.Report, specs []job.Spec, pins matrix.Pins, subjects []report.Subject, table []Experiment, nonce string) []Run {
 	byCell := specsByCell(specs)
 	axes := map[Target][]string{}
 	for _, d := range rep.Divergences {
 		axes[Target{d.Package, d.Test}] = d.Axes
 	}
+	seeds := map[string]map[string]int64{}
+	for _, c := range rep.Cells {
+		seeds[c.Name] = c.ShuffleSeeds
+	}
 	var runs []Run
 	for _, s := range subjects {
+		target := Target{s.Package, s.Test}
 		fail, ok1 := byCell[s.Fail]
 		pass, ok2 := byCell[s.Pass]
-		if !ok1 || !ok2 {
+		if !ok1 || !ok2 || fail.NotRunnable != "" {
 			continue
 		}
 		type trial struct {
-			x  Experiment
-			ch Change
+			rank int
+			x    Experiment
+			ch   Change
 		}
 		var trials []trial
-		for _, x := range table {
-			if !appliesTo(x, axes[s.Target]) {
+		for i, x := range table {
+			if !appliesTo(x, axes[target]) {
 				continue
 			}
 			if ch, ok := x.Apply(Setting{Fail: fail, Pass: pass, Pins: pins}); ok {
-				trials = append(trials, trial{x, ch})
+				trials = append(trials, trial{i + 1, x, ch})
 			}
 		}
-		n := RunsToConfirm(s.Failures, s.Runs, len(trials))
+		made := report.ExperimentRuns(rep, s)
+		if len(trials) == 0 {
+			// No experiment applies: one control run records that the
+			// subject was looked at, so the report is not left waiting.
+			if len(made[""]) == 0 {
+				runs = append(runs, Run{Spec: Reduce(fail, []Target{target}, seeds[s.Fail], Change{Env: []string{rerunEnv(nonce, report.RunControl, 1, "")}}),
+					Cell: s.Fail, Kind: report.RunControl, Index: 1, Targets: []Target{target}, Towards: s.Pass})
+			}
+			continue
+		}
+		n := report.ArmRuns(s.Failures, s.Runs, len(trials), s.Alpha)
+		// The arms move in step: the round's target is the next of 1, 3,
+		// 7, ... above what the live arms have made.
+		var alive []trial
+		done := n
 		for _, tr := range trials {
-			x, ch := tr.x, tr.ch
-			for attempt := 1; attempt <= n; attempt++ {
-				c := ch
-				// Each run afresh: a runtime that caches steps must not
-				// replay the first.
-				c.Env = append(slices.Clone(ch.Env), fmt.Sprintf("PARITY_RERUN=%s-%d", x.ID, attempt))
-				runs = append(runs, Run{Spec: Reduce(fail, []Target{s.Target}, c), Cell: s.Fail, Targets: []Target{s.Target}, Trial: x.ID, Attempt: attempt})
+			if report.ArmLive(made[tr.x.ID], n, len(trials), s.Alpha) {
+				alive = append(alive, tr)
+				done = min(done, len(made[tr.x.ID]))
+			}
+		}
+		if len(alive) == 0 {
+			continue
+		}
+		target2 := 1
+		for target2 <= done {
+			target2 = 2*target2 + 1
+		}
+		target2 = min(target2, n)
+		mk := func(kind report.RunKind, id, desc string, rank, index int, ch Change) Run {
+			c := ch
+			c.Env = append(slices.Clone(ch.Env), rerunEnv(nonce, kind, index, id))
+			return Run{Spec: Reduce(fail, []Target{target}, seeds[s.Fail], c), Cell: s.Fail, Kind: kind, Index: index,
+				Targets: []Target{target}, Trial: id, Description: desc, Rank: rank, Towards: s.Pass}
+		}
+		for i := len(made[""]) + 1; i <= target2; i++ {
+			runs = append(runs, mk(report.RunControl, "", "", 0, i, Change{}))
+		}
+		for _, tr := range alive {
+			for i := len(made[tr.x.ID]) + 1; i <= target2; i++ {
+				runs = append(runs, mk(report.RunExperiment, tr.x.ID, tr.x.Description, tr.rank, i, tr.ch))
 			}
 		}
 	}
@@ -371,139 +302,4 @@ func appliesTo(x Experiment, axes []string) bool {
 		return true
 	}
 	return slices.ContainsFunc(x.Axes, func(a string) bool { return slices.Contains(axes, a) })
-}
-
-// Explain reads the experiments' results (in run order) into one
-// explanation per subject. An experiment confirms only when the test passed
-// every one of its runs (RunsToConfirm of them): one lucky pass of a test
-// that fails at some rate proves nothing, and neither does a skip or a
-// build failure.
-func Explain(subjects []Subject, runs []Run, results []job.Result, table []Experiment) map[[2]string]report.Explanation {
-	desc := map[string]string{}
-	for _, x := range table {
-		desc[x.ID] = x.Description
-	}
-	out := map[[2]string]report.Explanation{}
-	for _, s := range subjects {
-		e := report.Explanation{Cell: s.Fail, Passing: s.Pass, Tried: []report.Trial{}}
-		at := map[string]int{} // experiment id -> index in e.Tried
-		planned := map[string]int{}
-		for _, run := range runs {
-			if run.Cell == s.Fail && slices.Contains(run.Targets, s.Target) {
-				planned[run.Trial]++
-			}
-		}
-		for i, run := range runs {
-			if run.Cell != s.Fail || !slices.Contains(run.Targets, s.Target) || i >= len(results) || results[i].Status == "" {
-				continue // not this subject's, or not made (an earlier run failed)
-			}
-			j, seen := at[run.Trial]
-			if !seen {
-				j = len(e.Tried)
-				at[run.Trial] = j
-				e.Tried = append(e.Tried, report.Trial{ID: run.Trial, Description: desc[run.Trial]})
-			}
-			tr := &e.Tried[j]
-			tr.Runs++
-			o, ok := outcomes(run, results[i])[s.Target]
-			switch {
-			case !ok:
-				if tr.Error == "" {
-					if tr.Error = results[i].Message; tr.Error == "" {
-						tr.Error = string(results[i].Status)
-					}
-				}
-			case o == testjson.Pass:
-				tr.Passes++
-			}
-			// The trial's outcome: its first run's, or the first that did
-			// not pass.
-			if ok && (tr.Outcome == "" || tr.Outcome == testjson.Pass && o != testjson.Pass) {
-				tr.Outcome = o
-			}
-		}
-		for _, tr := range e.Tried {
-			if !e.Confirmed && tr.Runs > 0 && tr.Passes == tr.Runs && tr.Runs == planned[tr.ID] {
-				e.Confirmed, e.Experiment = true, tr.ID
-				e.Text = fmt.Sprintf("confirmed: passes %d of %d runs on %s with %s", tr.Passes, tr.Runs, s.Fail, tr.Description)
-				if s.Runs > 0 {
-					e.Text += fmt.Sprintf(" (unchanged, it fails %d of %d)", s.Failures, s.Runs)
-				}
-			}
-		}
-		if !e.Confirmed {
-			e.Text = notConfirmed(e.Tried)
-		}
-		out[[2]string{s.Package, s.Test}] = e
-	}
-	return out
-}
-
-func notConfirmed(tried []report.Trial) string {
-	if len(tried) == 0 {
-		return "not confirmed: no experiment applies"
-	}
-	var parts []string
-	for _, t := range tried {
-		o := string(t.Outcome)
-		switch {
-		case o == "":
-			o = "did not run"
-		case t.Runs > 1:
-			o = fmt.Sprintf("passes %d of %d", t.Passes, t.Runs)
-		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", t.Description, o))
-	}
-	return "not confirmed: tried " + strings.Join(parts, ", ")
-}
-
-// NextRuns returns the indexes of the runs to make next: those of the
-// lowest attempt not made yet whose experiment (trial and subject) passed
-// every run made so far. made[i] says run i was made, passed[i] that its
-// targets all passed.
-func NextRuns(runs []Run, made, passed []bool) []int {
-	type key struct {
-		trial, cell string
-		target      Target
-	}
-	k := func(r Run) key {
-		var t Target
-		if len(r.Targets) > 0 {
-			t = r.Targets[0]
-		}
-		return key{r.Trial, r.Cell, t}
-	}
-	alive := map[key]bool{}
-	for i, r := range runs {
-		if _, ok := alive[k(r)]; !ok {
-			alive[k(r)] = true
-		}
-		if made[i] && !passed[i] {
-			alive[k(r)] = false
-		}
-	}
-	next := 0
-	for i, r := range runs {
-		if !made[i] && alive[k(r)] && (next == 0 || r.Attempt < next) {
-			next = r.Attempt
-		}
-	}
-	var out []int
-	for i, r := range runs {
-		if !made[i] && alive[k(r)] && r.Attempt == next {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-// Passed reports whether every target of the run passed in its result.
-func Passed(run Run, res job.Result) bool {
-	got := outcomes(run, res)
-	for _, t := range run.Targets {
-		if got[t] != testjson.Pass {
-			return false
-		}
-	}
-	return len(run.Targets) > 0
 }

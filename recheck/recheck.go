@@ -1,10 +1,9 @@
-// Package recheck decides, from a first report, what to run again and
-// what the runs mean. Re-runs (--reruns N) tell a flaky test (its outcome
-// varies inside one cell) from a divergent one; experiments (--explain)
-// re-run a divergent test in a cell where it failed with one factor flipped
-// towards a cell where it passed, to prove a cause. Everything here is pure:
-// it turns reports and planned Specs into reduced Specs, and runner results
-// back into outcomes. The pipeline runs the Specs with runner.Run.
+// Package recheck turns what the report's decision procedure asks for
+// (report.Needs: re-runs alone, with siblings, bisection probes, culprit
+// tests) and the experiments of --explain into reduced Specs, and reads
+// their results back as re-run records. Everything here is pure: the
+// pipeline runs the Specs with runner.Run, and the report decides from
+// the records.
 package recheck
 
 import (
@@ -14,236 +13,149 @@ import (
 	"strings"
 
 	"github.com/parity-ci/parity/job"
+	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/report"
 	"github.com/parity-ci/parity/testjson"
 )
 
-// Target is one test to read back from a run: a top-level test or a
-// subtest (its top-level parent is what runs).
+// Target is one row to read back from a run: a test or subtest (its
+// top-level parent is what runs), or a package (Test "").
 type Target struct {
-	Package, Test string
+	Package string `json:"package"`
+	Test    string `json:"test"`
 }
 
-// Run is one reduced Spec to execute and what to read from its result.
+// Run is one reduced Spec to execute and the records to read from it.
 type Run struct {
 	Spec    job.Spec
 	Cell    string // the report cell the run stands for
+	Kind    report.RunKind
+	Index   int
 	Targets []Target
-	Attempt int    // re-runs: 1..N
-	Trial   string // experiments: the experiment's id
-	// WithSiblings: the run is the targets' whole package with the first
-	// run's flags and seed (see PlanWithSiblings).
-	WithSiblings bool
-	// Siblings, for a bisection run (PlanBisect): the only siblings that
-	// run with the target.
+	// Siblings, for probes and culprit runs: the only siblings that run
+	// with the target.
 	Siblings []string
+	// Experiments and their control: the experiment's id, description and
+	// place in the table, and the passing cell.
+	Trial, Description string
+	Rank               int
+	Towards            string
 }
 
 // Label names the run in progress output: the cell and what the run is.
 func (r Run) Label() string {
-	if r.Trial != "" {
-		return fmt.Sprintf("%s explain %s", r.Cell, r.Trial)
+	switch r.Kind {
+	case report.RunExperiment:
+		return fmt.Sprintf("%s explain %s %d", r.Cell, r.Trial, r.Index)
+	case report.RunControl:
+		return fmt.Sprintf("%s explain control %d", r.Cell, r.Index)
+	case report.RunProbe:
+		return fmt.Sprintf("%s bisect %d (with %d of its siblings)", r.Cell, r.Index, len(r.Siblings))
+	case report.RunCulprit:
+		return fmt.Sprintf("%s culprit %d (after %s)", r.Cell, r.Index, strings.Join(r.Siblings, ""))
+	case report.RunCulpritControl:
+		return fmt.Sprintf("%s culprit %d alone", r.Cell, r.Index)
+	case report.RunSiblings:
+		return fmt.Sprintf("%s rerun %d with siblings", r.Cell, r.Index)
 	}
-	if r.Siblings != nil {
-		return fmt.Sprintf("%s bisect %d (with %d of its siblings)", r.Cell, r.Attempt, len(r.Siblings))
-	}
-	if r.WithSiblings {
-		return fmt.Sprintf("%s rerun %d with siblings", r.Cell, r.Attempt)
-	}
-	return fmt.Sprintf("%s rerun %d", r.Cell, r.Attempt)
+	return fmt.Sprintf("%s rerun %d", r.Cell, r.Index)
 }
 
-// PlanReruns returns n re-runs, in every cell where it ran, of each test
-// that failed, diverged or was already flaky in the first report. One run
-// per cell and attempt re-runs all of that cell's targets, package by
-// package, with -count=1. Each run's test step gets PARITY_RERUN=<nonce>-<attempt>:
-// a runtime that caches steps (Dagger) must run every re-run afresh, and
-// a run's nonce keeps an earlier run's re-runs from being served either.
-func PlanReruns(rep report.Report, specs []job.Spec, n int, nonce string) []Run {
-	if n <= 0 {
+// Next is what to run after the runs the report holds: what its undecided
+// rows need (report.Needs, at the pace given), else, once every row is
+// decided, the next round of experiments its --explain asks for. None when
+// the report is final.
+func Next(rep report.Report, specs []job.Spec, pins matrix.Pins, pace report.Pace, nonce string) []Run {
+	if needs := report.Needs(rep, pace); len(needs) > 0 {
+		return Plan(rep, specs, needs, nonce)
+	}
+	if !report.Explains(rep) {
 		return nil
 	}
-	return planAlone(rep, specs, needsRerun, 1, n, nonce)
+	return PlanExperiments(rep, specs, pins, report.Subjects(rep), Experiments, nonce)
 }
 
-// PlanMore returns more re-runs, alone, of the given rows (report.Undecided:
-// too few runs to tell flaky from divergent), attempts from..to, in every
-// cell where each ran.
-func PlanMore(rep report.Report, specs []job.Spec, rows []report.TestRow, from, to int, nonce string) []Run {
-	want := map[[2]string]bool{}
-	for _, row := range rows {
-		want[[2]string{row.Package, row.Test}] = true
-	}
-	return planAlone(rep, specs, func(row report.TestRow) bool { return want[[2]string{row.Package, row.Test}] }, from, to, nonce)
-}
-
-// planAlone re-runs the rows pick selects, attempts from..to.
-func planAlone(rep report.Report, specs []job.Spec, pick func(report.TestRow) bool, from, to int, nonce string) []Run {
-	byCell := specsByCell(specs)
-	ran := map[string]bool{}
-	for _, c := range rep.Cells {
-		ran[c.Name] = c.RanTests()
-	}
-	targets := map[string][]Target{}
-	var order []string
-	for _, row := range rep.Tests {
-		if row.IsPackage() || !pick(row) {
-			continue
-		}
-		for _, res := range row.Results {
-			if !res.Outcome.Ran() || !ran[res.Cell] {
-				continue
-			}
-			if _, ok := targets[res.Cell]; !ok {
-				order = append(order, res.Cell)
-			}
-			targets[res.Cell] = append(targets[res.Cell], Target{row.Package, row.Test})
-		}
-	}
-	var runs []Run
-	for attempt := from; attempt <= to; attempt++ {
-		for _, cell := range order {
-			spec, ok := byCell[cell]
-			if !ok || spec.NotRunnable != "" {
-				continue
-			}
-			ch := Change{Env: []string{fmt.Sprintf("PARITY_RERUN=%s-%d", nonce, attempt)}}
-			runs = append(runs, Run{Spec: Reduce(spec, targets[cell], ch), Cell: cell, Targets: targets[cell], Attempt: attempt})
-		}
-	}
-	return runs
-}
-
-// PlanWithSiblings returns n runs, per cell, of the packages of the tests
-// that failed there in the first run and passed every re-run alone: the
-// first run's conditions (its flags, -run and -skip included, its -count,
-// the -shuffle seed the cell printed), with the targets' siblings. A test
-// that fails again is order-dependent (report.Build).
-func PlanWithSiblings(rep report.Report, specs []job.Spec, n int, nonce string) []Run {
+// Plan turns needs into runs: the alone re-runs of one cell with one index
+// share a container (one go test per package); with-siblings runs share
+// one per cell, package and index; every probe and culprit run is its own.
+// A need whose cell has no runnable Spec is left out.
+func Plan(rep report.Report, specs []job.Spec, needs []report.Need, nonce string) []Run {
 	byCell := specsByCell(specs)
 	seeds := map[string]map[string]int64{}
 	for _, c := range rep.Cells {
 		seeds[c.Name] = c.ShuffleSeeds
 	}
-	type key struct{ cell, pkg string }
-	targets := map[key][]Target{}
-	var order []key
-	for _, row := range rep.Tests {
-		if row.IsPackage() {
-			continue
-		}
-		for _, res := range row.Results {
-			if !passedAlone(res) {
-				continue
-			}
-			k := key{res.Cell, row.Package}
-			if _, ok := targets[k]; !ok {
-				order = append(order, k)
-			}
-			targets[k] = append(targets[k], Target{row.Package, row.Test})
-		}
+	type group struct {
+		cell, pkg string
+		kind      report.RunKind
+		index     int
+		sibs      string
 	}
-	var runs []Run
-	for attempt := 1; attempt <= n; attempt++ {
-		for _, k := range order {
-			spec, ok := byCell[k.cell]
-			if !ok || spec.NotRunnable != "" {
-				continue
-			}
-			seed, shuffled := seeds[k.cell][k.pkg]
-			ch := Change{Env: []string{fmt.Sprintf("PARITY_RERUN=%s-siblings-%d", nonce, attempt)}}
-			runs = append(runs, Run{Spec: reducePackage(spec, k.pkg, seed, shuffled, ch), Cell: k.cell, Targets: targets[k], Attempt: attempt, WithSiblings: true})
-		}
-	}
-	return runs
-}
-
-// MaxBisected bounds how many order-dependent tests get a bisection.
-const MaxBisected = 3
-
-// PlanBisect returns the next bisection run of each order-dependent test
-// (at most MaxBisected, in report order) whose bisection is not done: the
-// test with some of its siblings only (report.Bisect), in the first cell
-// where it was order-dependent, with the first run's flags and -shuffle
-// seed. The pipeline calls it again after each round's runs, until it
-// returns none.
-func PlanBisect(rep report.Report, specs []job.Spec, nonce string) []Run {
-	byCell := specsByCell(specs)
-	seeds := map[string]map[string]int64{}
-	for _, c := range rep.Cells {
-		seeds[c.Name] = c.ShuffleSeeds
-	}
-	var runs []Run
-	bisected := 0
-	for _, row := range rep.Tests {
-		i := slices.IndexFunc(row.Results, func(r report.Result) bool { return r.OrderDependent })
-		// Top-level tests only: a subtest runs with its parent's siblings.
-		if row.IsPackage() || strings.Contains(row.Test, "/") || i < 0 || bisected == MaxBisected {
-			continue
-		}
-		bisected++
-		res := row.Results[i]
-		spec, ok := byCell[res.Cell]
+	runs := map[group]*Run{}
+	var order []group
+	for _, n := range needs {
+		spec, ok := byCell[n.Cell]
 		if !ok || spec.NotRunnable != "" {
 			continue
 		}
-		next, _, done := report.Bisect(report.Siblings(rep.Tests, row, res.Cell), res.Bisection)
-		if done {
-			continue
+		g := group{cell: n.Cell, kind: n.Kind, index: n.Index, sibs: strings.Join(n.Siblings, ",")}
+		switch {
+		case n.Kind == report.RunAlone && n.Test == "":
+			g.pkg = n.Package // a package's own re-run: its tests are not alone
+		case n.Kind == report.RunSiblings:
+			g.pkg = n.Package
+		case n.Kind == report.RunProbe || n.Kind == report.RunCulprit || n.Kind == report.RunCulpritControl:
+			g.pkg = n.Package + "\x00" + n.Test
 		}
-		attempt := len(res.Bisection) + 1
-		ch := Change{Env: []string{fmt.Sprintf("PARITY_RERUN=%s-bisect-%d", nonce, attempt)}}
-		if seed, ok := seeds[res.Cell][row.Package]; ok {
-			ch.Flags = []string{fmt.Sprintf("-shuffle=%d", seed)}
+		r, ok := runs[g]
+		if !ok {
+			r = &Run{Cell: n.Cell, Kind: n.Kind, Index: n.Index, Siblings: n.Siblings}
+			runs[g] = r
+			order = append(order, g)
 		}
-		targets := []Target{{row.Package, row.Test}}
-		for _, sib := range next {
-			targets = append(targets, Target{row.Package, sib})
-		}
-		run := Run{Spec: Reduce(spec, targets, ch), Cell: res.Cell, Targets: targets[:1], Attempt: attempt, Siblings: next}
-		runs = append(runs, run)
+		r.Targets = append(r.Targets, Target{n.Package, n.Test})
 	}
-	return runs
-}
-
-// passedAlone reports whether a result failed in the first run (with its
-// siblings) and passed every re-run alone.
-func passedAlone(res report.Result) bool {
-	first := res.Runs
-	if len(first) == 0 {
-		first = []testjson.Outcome{res.Outcome}
-	}
-	return slices.ContainsFunc(first, testjson.Outcome.Failed) && len(res.Reruns) > 0 &&
-		!slices.ContainsFunc(res.Reruns, func(o testjson.Outcome) bool { return o.Failed() || !o.Ran() }) &&
-		len(res.WithSiblings) == 0
-}
-
-// reducePackage is Reduce for a run with siblings: the first run's test
-// step as it was, for one package, -shuffle fixed to the seed the cell
-// printed for it.
-func reducePackage(s job.Spec, pkg string, seed int64, shuffled bool, ch Change) job.Spec {
-	out := Reduce(s, nil, ch)
-	for _, st := range s.Steps {
-		if st.Name != job.StepTest {
-			continue
+	out := make([]Run, 0, len(order))
+	for _, g := range order {
+		r := *runs[g]
+		spec := byCell[r.Cell]
+		ch := Change{Env: []string{rerunEnv(nonce, r.Kind, r.Index, "")}}
+		switch r.Kind {
+		case report.RunSiblings:
+			r.Spec = ReducePackages(spec, []string{r.Targets[0].Package}, seeds[r.Cell], ch)
+		case report.RunProbe, report.RunCulprit:
+			r.Spec = reduceWith(spec, r.Targets[0], r.Siblings, seeds[r.Cell], ch)
+		default:
+			r.Spec = Reduce(spec, r.Targets, seeds[r.Cell], ch)
 		}
-		var args []string
-		for i, a := range st.Args {
-			switch {
-			case i < 2 || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "-shuffle"):
-				args = append(args, a)
-			case strings.HasPrefix(a, "-shuffle") && shuffled:
-				args = append(args, fmt.Sprintf("-shuffle=%d", seed))
-			}
-		}
-		out.Steps[len(out.Steps)-1].Args = append(args, pkg)
+		out = append(out, r)
 	}
 	return out
 }
 
-func needsRerun(row report.TestRow) bool {
-	return row.Failed || row.Divergent || row.Flaky ||
-		slices.ContainsFunc(row.Results, func(r report.Result) bool { return r.Outcome.Failed() })
+// rerunEnv is the test step's PARITY_RERUN: a runtime that caches steps
+// (Dagger) must run every re-run afresh, and a call's nonce keeps an
+// earlier call's runs from being served either.
+func rerunEnv(nonce string, kind report.RunKind, index int, trial string) string {
+	v := fmt.Sprintf("PARITY_RERUN=%s/%s/%d", nonce, kind, index)
+	if trial != "" {
+		v += "/" + trial
+	}
+	return v
+}
+
+// reduceWith is a probe or culprit run: the test with only these siblings,
+// the first run's flags and -shuffle seed (testing shuffles the whole list
+// before -run filters it, so the survivors keep their relative order).
+func reduceWith(s job.Spec, t Target, siblings []string, seeds map[string]int64, ch Change) job.Spec {
+	targets := []Target{t}
+	for _, sib := range siblings {
+		targets = append(targets, Target{t.Package, sib})
+	}
+	if seed, ok := seeds[t.Package]; ok {
+		ch.Flags = append(slices.Clone(ch.Flags), fmt.Sprintf("-shuffle=%d", seed))
+	}
+	return Reduce(s, targets, nil, ch)
 }
 
 func specsByCell(specs []job.Spec) map[string]job.Spec {
@@ -254,23 +166,57 @@ func specsByCell(specs []job.Spec) map[string]job.Spec {
 	return m
 }
 
-// ReadReruns turns the re-runs' results (in run order) into outcomes. A run
-// whose cell did not get to run tests (the runtime failed) says nothing
-// about its tests, and a test missing from a run's output is left out.
-func ReadReruns(runs []Run, results []job.Result) []report.Rerun {
-	var out []report.Rerun
+// Read turns the runs' results (in run order) into re-run records: one for
+// every target of every run made, not-run (with why) when the run gave the
+// target no outcome, so a run is never asked for twice.
+func Read(runs []Run, results []job.Result) []report.RerunOf {
+	var out []report.RerunOf
 	for i, run := range runs {
-		if i >= len(results) {
-			break
+		if i >= len(results) || results[i].Status == "" {
+			continue // not made
 		}
-		for t, o := range outcomes(run, results[i]) {
-			out = append(out, report.Rerun{Package: t.Package, Test: t.Test, Cell: run.Cell, Outcome: o, WithSiblings: run.WithSiblings, Siblings: run.Siblings})
+		got := outcomes(run, results[i])
+		for _, t := range run.Targets {
+			rr := report.Rerun{Kind: run.Kind, Index: run.Index, Outcome: testjson.NotRun, Siblings: run.Siblings,
+				Trial: run.Trial, Description: run.Description, Rank: run.Rank, Towards: run.Towards}
+			if o, ok := got[t]; ok {
+				rr.Outcome = o
+			} else {
+				rr.Error = whyNoOutcome(results[i])
+			}
+			out = append(out, report.RerunOf{Package: t.Package, Test: t.Test, Cell: run.Cell, Rerun: rr})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b report.Rerun) int {
-		return strings.Compare(a.Package+"\x00"+a.Test+"\x00"+a.Cell, b.Package+"\x00"+b.Test+"\x00"+b.Cell)
-	})
 	return out
+}
+
+func whyNoOutcome(res job.Result) string {
+	if st, ok := res.Step(job.StepTest); ok && st.ExitCode != 0 && !res.Status.RanTests() {
+		return fmt.Sprintf("%s (exit %d)", res.Status, st.ExitCode)
+	}
+	if res.Message != "" {
+		return res.Message
+	}
+	if !res.Status.RanTests() {
+		return string(res.Status)
+	}
+	if st, ok := res.Step(job.StepTest); ok {
+		if line := lastLine(st.Stderr); line != "" {
+			return line
+		}
+	}
+	return "the run printed no result for it"
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }
 
 // outcomes reads each target's outcome from one run's result.
@@ -282,6 +228,13 @@ func outcomes(run Run, res job.Result) map[Target]testjson.Outcome {
 	// The parsed stream, not the stdout a streaming runtime capped.
 	parsed, _ := res.TestRun()
 	for _, t := range run.Targets {
+		p, pok := parsed.Package(t.Package)
+		if t.Test == "" {
+			if pok && p.OutsideTests.Ran() && !p.NoTestFiles {
+				out[t] = p.OutsideTests
+			}
+			continue
+		}
 		if tr, ok := parsed.Test(t.Package, t.Test); ok && tr.Outcome.Ran() {
 			o := tr.Outcome
 			if o == testjson.Crashed && res.Status == job.StatusTimeout {
@@ -290,7 +243,7 @@ func outcomes(run Run, res job.Result) map[Target]testjson.Outcome {
 			out[t] = o
 			continue
 		}
-		if p, ok := parsed.Package(t.Package); ok && p.OutsideTests == testjson.BuildFail {
+		if pok && p.OutsideTests == testjson.BuildFail {
 			out[t] = testjson.BuildFail
 		}
 	}
@@ -309,11 +262,14 @@ type Change struct {
 
 // Reduce returns the cell's Spec cut down to re-run the targets: the setup
 // step (the C toolchain) if the cell has one, then one test step with
-// -count=1 and -run selecting the targets' top-level tests, package by
-// package. Image, environment, mounts, limits and decisions are kept. The
-// module cache was filled and verified by the first run: no deps step, and
-// the test step stays offline.
-func Reduce(s job.Spec, targets []Target, ch Change) job.Spec {
+// -count=1, package by package: a test's -run selects its top-level test
+// (the levels below kept from the user's -run), a package target runs its
+// whole package with the first run's -run and -shuffle seed (seeds, by
+// package). Image, environment, mounts, limits, decisions and the test
+// command's wrapper (a source copy) are kept. The module cache was filled
+// and verified by the first run: no deps step, and the test step stays
+// offline.
+func Reduce(s job.Spec, targets []Target, seeds map[string]int64, ch Change) job.Spec {
 	out := s
 	out.Env = slices.Clone(s.Env)
 	out.Mounts = append(slices.Clone(s.Mounts), ch.Mounts...)
@@ -329,46 +285,75 @@ func Reduce(s job.Spec, targets []Target, ch Change) job.Spec {
 			test = st
 		}
 	}
-	flags, userRun := testFlags(test.Args, ch)
 	if ch.NoRace {
 		out.Race = false
 	}
 	if ch.Image != "" {
 		out.Image = ch.Image
 	}
+	cmd := firstCommand(test)
+	userRun := cmd.Run
+	drop := []string{"count", "run", "shuffle"}
+	if ch.NoRace {
+		drop = append(drop, "race")
+	}
+	cmd = cmd.WithoutFlags(drop...)
+	cmd.Flags = append(append(cmd.Flags, "-count=1"), ch.Flags...)
+	cmd.Prelude = ch.Prelude
+	cmd.Run, cmd.Packages, cmd.PerPackage = "", nil, nil
+	for _, p := range byPackage(targets) {
+		pr := job.PackageRun{Package: p.pkg, Run: runSelection(userRun, p.tests)}
+		if p.whole {
+			pr.Run = userRun
+			if seed, ok := seeds[p.pkg]; ok && !slices.ContainsFunc(cmd.Flags, func(f string) bool { return strings.HasPrefix(f, "-shuffle") }) {
+				pr.Flags = []string{fmt.Sprintf("-shuffle=%d", seed)}
+			}
+		}
+		cmd.PerPackage = append(cmd.PerPackage, pr)
+	}
+	if len(cmd.PerPackage) == 1 {
+		p := cmd.PerPackage[0]
+		cmd.Flags = append(cmd.Flags, p.Flags...)
+		cmd.Run, cmd.Packages, cmd.PerPackage = p.Run, []string{p.Package}, nil
+	}
 	test.Name = job.StepTest
 	test.Network = false
 	test.Env = mergeEnv(test.Env, ch.Env)
-	test.Args = testCommand(flags, byPackage(targets), ch.Prelude, userRun)
+	test.Test = &cmd
+	test.Args = cmd.Args()
 	out.Steps = append(out.Steps, test)
 	return out
 }
 
-// testFlags keeps the first run's flags that shape how a test behaves
-// (-race, -timeout, build flags) and what it excludes (-skip), and drops
-// those that choose how often or in which order to run: the re-run chooses
-// those itself. It returns the user's -run pattern apart: the re-run's
-// -run narrows its top level and keeps the levels below (runSelection).
-func testFlags(args []string, ch Change) ([]string, string) {
-	flags := []string{"-json"}
-	userRun := ""
-	for _, a := range args {
-		switch {
-		case !strings.HasPrefix(a, "-"):
-			continue // go, test, packages
-		case strings.HasPrefix(a, "-run="):
-			userRun = strings.TrimPrefix(a, "-run=")
-			continue
-		case a == "-json",
-			strings.HasPrefix(a, "-count"), strings.HasPrefix(a, "-run"),
-			strings.HasPrefix(a, "-shuffle"):
-			continue
-		case a == "-race" && ch.NoRace:
-			continue
-		}
-		flags = append(flags, a)
+// ReducePackages is Reduce for whole packages: each with the first run's
+// flags, -run and -shuffle seed (with-siblings runs).
+func ReducePackages(s job.Spec, pkgs []string, seeds map[string]int64, ch Change) job.Spec {
+	var targets []Target
+	for _, p := range pkgs {
+		targets = append(targets, Target{Package: p})
 	}
-	return append(append(flags, "-count=1"), ch.Flags...), userRun
+	return Reduce(s, targets, seeds, ch)
+}
+
+// firstCommand is the test step's command as data; a step made without
+// one (hand-written Specs) is read from its argv.
+func firstCommand(st job.Step) job.TestCommand {
+	if st.Test != nil {
+		return st.Test.Clone()
+	}
+	cmd := job.TestCommand{}
+	for i, a := range st.Args {
+		switch {
+		case i < 2 && (a == "go" || a == "test"):
+		case strings.HasPrefix(a, "-run="):
+			cmd.Run = strings.TrimPrefix(a, "-run=")
+		case strings.HasPrefix(a, "-"):
+			cmd.Flags = append(cmd.Flags, a)
+		default:
+			cmd.Packages = append(cmd.Packages, a)
+		}
+	}
+	return cmd
 }
 
 // runSelection is the re-run's -run pattern: exactly the top-level tests,
@@ -443,18 +428,23 @@ func splitTop(s string, sep byte) []string {
 type pkgTests struct {
 	pkg   string
 	tests []string // top-level names, sorted, unique
+	whole bool     // the package itself is a target: run all of it
 }
 
 // byPackage groups the targets' top-level tests per package, in order.
 func byPackage(targets []Target) []pkgTests {
 	var out []pkgTests
 	for _, t := range targets {
-		top, _, _ := strings.Cut(t.Test, "/")
 		i := slices.IndexFunc(out, func(p pkgTests) bool { return p.pkg == t.Package })
 		if i < 0 {
 			out = append(out, pkgTests{pkg: t.Package})
 			i = len(out) - 1
 		}
+		if t.Test == "" {
+			out[i].whole = true
+			continue
+		}
+		top, _, _ := strings.Cut(t.Test, "/")
 		if !slices.Contains(out[i].tests, top) {
 			out[i].tests = append(out[i].tests, top)
 		}
@@ -473,38 +463,6 @@ func RunPattern(tests []string) string {
 		q[i] = regexp.QuoteMeta(t)
 	}
 	return "^(" + strings.Join(q, "|") + ")$"
-}
-
-// testCommand is the test step's argv: plain `go test` for one package,
-// else a shell running one `go test` per package (so each -run selects only
-// its own package's tests) and failing if any did.
-func testCommand(flags []string, pkgs []pkgTests, prelude, userRun string) []string {
-	if len(pkgs) == 1 && prelude == "" {
-		args := append([]string{"go", "test"}, flags...)
-		return append(args, "-run="+runSelection(userRun, pkgs[0].tests), pkgs[0].pkg)
-	}
-	var b strings.Builder
-	if prelude != "" {
-		b.WriteString(prelude + "\n")
-	}
-	b.WriteString("rc=0\n")
-	for _, p := range pkgs {
-		args := append([]string{"go", "test"}, flags...)
-		args = append(args, "-run="+runSelection(userRun, p.tests), p.pkg)
-		for i, a := range args {
-			args[i] = shellQuote(a)
-		}
-		b.WriteString(strings.Join(args, " ") + " || rc=1\n")
-	}
-	b.WriteString("exit $rc")
-	return []string{"sh", "-c", b.String()}
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./,:") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // mergeEnv returns base with over's keys replacing base's.

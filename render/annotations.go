@@ -26,7 +26,7 @@ import (
 func Annotations(w io.Writer, r report.Report) error {
 	bw := bufio.NewWriter(w)
 	for _, row := range r.Tests {
-		if !row.Failed || redundantParent(r.Tests, row) {
+		if !(row.Failed || row.Divergent) || row.ViaSubtests || redundantParent(r.Tests, row) {
 			continue
 		}
 		for _, a := range rowAnnotations(r, row) {

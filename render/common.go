@@ -60,30 +60,74 @@ func notRunCells(r report.Report) []report.Cell {
 }
 
 // divergentRows and failingRows split the rows worth showing: divergences,
-// then the other failures. Together they hold every row the verdict counts,
-// so the sections' counts add up to its numbers; a parent test that failed
-// only because its subtests did is shown briefly (redundantParent).
+// then failures. They hold exactly the rows the verdict counts, so the
+// sections' counts are its numbers; a parent test whose finding is only its
+// subtests' (ViaSubtests) is counted, and shown, through them: their names
+// carry it as context.
 func divergentRows(r report.Report) []report.TestRow {
-	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool { return !row.Divergent })
+	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool { return !row.Divergent || row.ViaSubtests })
 }
 
 func failingRows(r report.Report) []report.TestRow {
-	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool { return !row.Failed || row.Divergent })
+	return slices.DeleteFunc(slices.Clone(r.Tests), func(row report.TestRow) bool { return !row.Failed || row.ViaSubtests })
 }
 
-// failingTitle names the failing section and what it counts against the
-// verdict's count of failed tests (which includes the divergent ones).
-func failingTitle(r report.Report, n int) string {
-	divergent := 0
-	for _, row := range r.Tests {
-		if row.Failed && row.Divergent {
-			divergent++
+// skippedRows are the tests that passed in some cells and skipped in
+// others: told as seen, failing nothing.
+func skippedRows(r report.Report) []report.Divergence {
+	return slices.DeleteFunc(slices.Clone(r.Divergences), func(d report.Divergence) bool { return !d.Mild })
+}
+
+// skippedText says where a test skipped: "skipped on musl (…), passes in
+// …".
+func skippedText(d report.Divergence) string {
+	var skipped, passed []string
+	for _, g := range d.Outcomes {
+		switch g.Outcome {
+		case testjson.Skip:
+			skipped = g.Cells
+		case testjson.Pass:
+			passed = g.Cells
 		}
 	}
-	if divergent == 0 {
-		return fmt.Sprintf("Failing (%d)", n)
+	where := "in " + strings.Join(skipped, ", ")
+	var values []string
+	for _, axis := range d.Axes {
+		if v := axisValue(skipped[0], axis); v != "" {
+			values = append(values, v)
+		}
 	}
-	return fmt.Sprintf("Failing (%d of %d failed tests; the other %d diverge between cells, above)", n, n+divergent, divergent)
+	if len(values) > 0 {
+		where = fmt.Sprintf("on %s (%s)", strings.Join(values, ", "), strings.Join(skipped, ", "))
+	}
+	return fmt.Sprintf("skipped %s, passes in %s", where, strings.Join(passed, ", "))
+}
+
+// axisValue is a cell's value on an axis, read from its name
+// (go<version>/<libc>/<arch>); "" for race, which the name does not say.
+func axisValue(cell, axis string) string {
+	parts := strings.Split(cell, "/")
+	i := map[string]int{report.AxisGo: 0, report.AxisLibc: 1, report.AxisArch: 2}[axis]
+	if axis == report.AxisRace || len(parts) != 3 {
+		return ""
+	}
+	return parts[i]
+}
+
+// failingTitle names the failing section.
+func failingTitle(n int) string { return fmt.Sprintf("Failing (%d)", n) }
+
+// testedText is how a divergence was decided: the counts of the alone
+// re-runs it was tested on and the test, or that it was only seen.
+func testedText(d report.Divergence) string {
+	if d.Decision.Test == "none" {
+		return "seen in one run per cell (--reruns 0): not re-run, not tested"
+	}
+	word := "tested"
+	if d.Intermittent {
+		word = "intermittent"
+	}
+	return fmt.Sprintf("%s: alone, %s (%s)", word, report.CountsText(d.Counts), d.Decision.Text())
 }
 
 // tamperedCells returns the cells whose test output was forged.
@@ -270,6 +314,9 @@ func verdictLine(v report.Verdict) string {
 		parts = append(parts, plural(v.TamperedCells, "cell")+" with forged test output")
 	}
 	word := "PASS"
+	if v.Provisional {
+		parts = append(parts, "provisional: re-runs still to make")
+	}
 	if !v.OK {
 		word = "FAIL"
 		if len(parts) == 0 && len(v.Reasons) > 0 {

@@ -29,8 +29,9 @@ func Markdown(w io.Writer, r report.Report) error {
 	m.cellsTable()
 	m.tampered()
 	m.testsSection(fmt.Sprintf("Divergent tests (%d)", len(divergentRows(r))), divergentRows(r), true)
+	m.skippedSection()
 	m.flakySection() // recheck.go
-	m.testsSection(failingTitle(r, len(failingRows(r))), failingRows(r), false)
+	m.testsSection(failingTitle(len(failingRows(r))), failingRows(r), false)
 	m.notRun()
 	m.compileSection() // compile.go
 	m.decisions()
@@ -38,6 +39,20 @@ func Markdown(w io.Writer, r report.Report) error {
 		return fmt.Errorf("writing markdown summary: %w", err)
 	}
 	return nil
+}
+
+// skippedSection lists the tests that passed in some cells and skipped in
+// others.
+func (m *md) skippedSection() {
+	ds := skippedRows(m.r)
+	if len(ds) == 0 {
+		return
+	}
+	m.printf("### Skipped in some cells (%d)\n\nA skip is the test's own decision: told as seen, it fails nothing.\n\n| Test | Where | Why |\n|---|---|---|\n", len(ds))
+	for _, d := range ds {
+		m.printf("| %s | %s | %s |\n", cellText(rowLabel(m.r, report.TestRow{Package: d.Package, Test: d.Test})), cellText(skippedText(d)), cellText(d.Cause.Evidence))
+	}
+	m.printf("\n")
 }
 
 type md struct {
@@ -166,12 +181,7 @@ func (m *md) testsSection(title string, rows []report.TestRow, divergent bool) {
 			if axis == "" {
 				axis = "none (outliers: " + strings.Join(d.Outliers, ", ") + ")"
 			}
-			if d.Mild {
-				axis += " (mild)"
-			}
-			if d.Intermittent {
-				axis += "; " + intermittentText(d)
-			}
+			axis += "; " + testedText(d)
 			m.printf(" %s |", cellText(axis))
 		}
 		cause := ""

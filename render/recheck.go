@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/parity-ci/parity/report"
-	"github.com/parity-ci/parity/testjson"
 )
 
 // What every renderer says about re-runs (--reruns) and experiments
@@ -20,13 +19,6 @@ func flakyCellText(c report.FlakyCell) string {
 		runs[i] = string(o)
 	}
 	return fmt.Sprintf("%s: %d passed, %d failed (%s)", c.Cell, c.Pass, c.Fail, strings.Join(runs, " "))
-}
-
-// intermittentText is an intermittent divergence's counts and the test
-// that supports them: "intermittent: fails 2 of 3 on …, 0 of 6 on …
-// (one-sided Fisher exact test p = 0.030 < 0.05)".
-func intermittentText(d report.Divergence) string {
-	return fmt.Sprintf("intermittent: %s (one-sided Fisher exact test p = %.3g < %.2g)", report.CountsText(d.Counts), d.PValue, report.Alpha)
 }
 
 // flakyNote says whether flaky tests fail the verdict.
@@ -67,29 +59,25 @@ func explanationText(e report.Explanation) string {
 	return fmt.Sprintf("%s (experiments in %s, towards %s)", e.Text, e.Cell, e.Passing)
 }
 
-// trialsText lists what was tried: "8 MiB C thread stacks: pass, ...".
+// trialsText lists the arms: "unchanged, alone: passes 0 of 8; 8 MiB C
+// thread stacks: passes 8 of 8; ...".
 func trialsText(e report.Explanation) string {
-	var parts []string
+	parts := []string{trialText(e.Control)}
 	for _, t := range e.Tried {
-		o := string(t.Outcome)
-		if t.Outcome == "" {
-			o = "did not run"
-			if t.Error != "" {
-				o += ": " + t.Error
-			}
-		}
-		parts = append(parts, t.Description+": "+o)
+		parts = append(parts, trialText(t))
 	}
 	return strings.Join(parts, "; ")
 }
 
-// rerunsText is a result's re-run outcomes: "re-runs: fail fail".
-func rerunsText(runs []testjson.Outcome) string {
-	s := make([]string, len(runs))
-	for i, o := range runs {
-		s[i] = string(o)
+func trialText(t report.Trial) string {
+	if t.Runs == 0 {
+		o := t.Description + ": did not run"
+		if t.Error != "" {
+			o += ": " + t.Error
+		}
+		return o
 	}
-	return "re-runs: " + strings.Join(s, " ")
+	return fmt.Sprintf("%s: passes %d of %d", t.Description, t.Passes, t.Runs)
 }
 
 // flaky is the terminal's FLAKY section.
@@ -164,8 +152,11 @@ func junitRecheck(r report.Report, row report.TestRow, cell string, tc *junitCas
 	}
 	if row.Divergent {
 		for _, d := range r.Divergences {
-			if d.Intermittent && d.Package == row.Package && d.Test == row.Test {
-				add("intermittent", intermittentText(d)[len("intermittent: "):])
+			if d.Package == row.Package && d.Test == row.Test {
+				if d.Intermittent {
+					add("intermittent", report.CountsText(d.Counts))
+				}
+				add("decision", testedText(d))
 			}
 		}
 	}

@@ -22,7 +22,7 @@ func recheckReport(failOnFlaky bool) report.Report {
 	r := report.Report{
 		SchemaVersion: report.SchemaVersion,
 		Source:        report.Source{Module: "ex"},
-		Options:       report.Options{Reruns: 2, FailOnFlaky: failOnFlaky},
+		Options:       report.Options{Reruns: 2, RerunsMax: 10, FailOnFlaky: failOnFlaky},
 		Cells: []report.Cell{
 			{Cell: g, Name: g.String(), Status: job.StatusPassed},
 			{Cell: m, Name: m.String(), Status: job.StatusFailed},
@@ -32,17 +32,28 @@ func recheckReport(failOnFlaky bool) report.Report {
 			{Package: "ex/stack", Test: "TestStack", Results: []report.Result{res(g, testjson.Pass), res(m, testjson.Crashed)}},
 		},
 	}
-	// The re-runs, as Build records them: two per cell.
-	for i, rr := range [][2]testjson.Outcome{{testjson.Pass, testjson.Pass}, {testjson.Pass, testjson.Crashed}} {
-		for j := range r.Tests[i].Results {
-			r.Tests[i].Results[j].Reruns = []testjson.Outcome{rr[j], rr[j]}
+	// The re-runs, as the pipeline records them: TestFlake alone twice
+	// per cell; TestStack alone six times, then the experiments: the
+	// control and 8 MiB stacks, each RunsPerArm times, and CGO_ENABLED
+	// flipped, which failed to build once.
+	add := func(row, cell int, rr report.Rerun) {
+		r.Tests[row].Results[cell].Reruns = append(r.Tests[row].Results[cell].Reruns, rr)
+	}
+	for cell := range 2 {
+		for i := range 2 {
+			add(0, cell, report.Rerun{Kind: report.RunAlone, Index: i + 1, Outcome: testjson.Pass})
 		}
 	}
-	r.Tests[1].Explanation = &report.Explanation{
-		Cell: m.String(), Passing: g.String(), Confirmed: true, Experiment: "c-stack-8m",
-		Text:  "confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks",
-		Tried: []report.Trial{{ID: "cgo-flip", Description: "CGO_ENABLED flipped", Outcome: testjson.BuildFail}, {ID: "c-stack-8m", Description: "8 MiB C thread stacks", Outcome: testjson.Pass}},
+	for i := range 6 {
+		add(1, 0, report.Rerun{Kind: report.RunAlone, Index: i + 1, Outcome: testjson.Pass})
+		add(1, 1, report.Rerun{Kind: report.RunAlone, Index: i + 1, Outcome: testjson.Crashed})
 	}
+	n := report.ArmRuns(6, 6, 2, report.RowAlpha)
+	for i := range n {
+		add(1, 1, report.Rerun{Kind: report.RunControl, Index: i + 1, Outcome: testjson.Crashed, Towards: g.String()})
+		add(1, 1, report.Rerun{Kind: report.RunExperiment, Index: i + 1, Outcome: testjson.Pass, Trial: "c-stack-8m", Description: "8 MiB C thread stacks", Rank: 2, Towards: g.String()})
+	}
+	add(1, 1, report.Rerun{Kind: report.RunExperiment, Index: 1, Outcome: testjson.BuildFail, Trial: "cgo-flip", Description: "CGO_ENABLED flipped", Rank: 3, Towards: g.String()})
 	// A merge of one report derives what its runs imply (flaky, divergent,
 	// the verdict), as Build does.
 	r, err := report.Merge(r)
@@ -69,12 +80,13 @@ func TestRenderersShowFlakyAndExplanations(t *testing.T) {
 		want []string
 	}{
 		"terminal": {term.String(), []string{"FLAKY (1)", "go1.26.8/musl/amd64: 2 passed, 1 failed (fail pass pass)",
-			"explain: confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks (experiments in go1.26.8/musl/amd64, towards go1.26.8/glibc/amd64)",
+			"explain: confirmed: passes 7 of 7 runs on go1.26.8/musl/amd64 with 8 MiB C thread stacks; unchanged, alone in the same rounds, it fails 7 of 7 (one-sided Fisher exact test p = 0.00029 ≤ 0.005: 0.01 over 2 experiments) (experiments in go1.26.8/musl/amd64, towards go1.26.8/glibc/amd64)",
+			"tested: alone, fails 6 of 6 on go1.26.8/musl/amd64, 0 of 6 on go1.26.8/glibc/amd64 (one-sided Fisher exact test p = 0.0011 ≤ 0.002: 0.01 over 1 hypothesis × 5 looks)",
 			"1 divergent test, 1 flaky test"}},
 		"markdown": {md.String(), []string{"### Flaky tests (1)", "| go1.26.8/musl/amd64 | 2 | 1 | fail pass pass |",
-			"**Experiment:** confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks", "Tried: CGO\\_ENABLED flipped: build-fail; 8 MiB C thread stacks: pass"}},
+			"**Experiment:** confirmed: passes 7 of 7 runs on go1.26.8/musl/amd64 with 8 MiB C thread stacks", "Tried: unchanged, alone: passes 0 of 7; 8 MiB C thread stacks: passes 7 of 7; CGO\\_ENABLED flipped: passes 0 of 1"}},
 		"junit": {junit.String(), []string{`<property name="flaky" value="go1.26.8/musl/amd64: 2 passed, 1 failed (fail pass pass)">`,
-			`<property name="explanation" value="confirmed: passes on go1.26.8/musl/amd64 with 8 MiB C thread stacks">`}},
+			`<property name="explanation" value="confirmed: passes 7 of 7 runs on go1.26.8/musl/amd64 with 8 MiB C thread stacks; unchanged`, `<property name="decision" value="tested: alone, fails 6 of 6`}},
 	} {
 		for _, w := range c.want {
 			if !strings.Contains(c.out, w) {
@@ -103,8 +115,10 @@ func TestJUnitCasesWithoutRecheckHaveNoProperties(t *testing.T) {
 	if err := JUnit(&junit, recheckReport(false)); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(junit.String(), "<properties>"); n != 2+2 { // two suites, the flaky and the explained case
-		t.Errorf("%d <properties> elements, want 4:\n%s", n, junit.String())
+	// Two suites; the flaky case; the divergent test's case in both cells
+	// (its decision), with the explanation in the cell it ran in.
+	if n := strings.Count(junit.String(), "<properties>"); n != 2+3 {
+		t.Errorf("%d <properties> elements, want 5:\n%s", n, junit.String())
 	}
 }
 
@@ -122,19 +136,19 @@ func TestIntermittentCountsEverywhere(t *testing.T) {
 			`{"Action":"output","Package":"p","Output":"` + map[string]string{"pass": "ok  ", "fail": "FAIL"}[o] + `\tp\t0.01s\n"}` + "\n" +
 			`{"Action":"` + o + `","Package":"p"}` + "\n"
 	}
-	var rr []report.Rerun
-	for _, o := range []testjson.Outcome{testjson.Fail, testjson.Pass, testjson.Fail, testjson.Fail, testjson.Fail, testjson.Pass, testjson.Fail} {
-		rr = append(rr, report.Rerun{Package: "p", Test: "TestX", Cell: musl.String(), Outcome: o})
-		rr = append(rr, report.Rerun{Package: "p", Test: "TestX", Cell: glibc.String(), Outcome: testjson.Pass})
+	var rr []report.RerunOf
+	for i, o := range []testjson.Outcome{testjson.Fail, testjson.Pass, testjson.Fail, testjson.Fail, testjson.Fail, testjson.Fail, testjson.Fail, testjson.Fail} {
+		rr = append(rr, report.RerunOf{Package: "p", Test: "TestX", Cell: musl.String(), Rerun: report.Rerun{Kind: report.RunAlone, Index: i + 1, Outcome: o}})
+		rr = append(rr, report.RerunOf{Package: "p", Test: "TestX", Cell: glibc.String(), Rerun: report.Rerun{Kind: report.RunAlone, Index: i + 1, Outcome: testjson.Pass}})
 	}
-	r := report.Build(report.Meta{}, report.Runs{Cells: []job.Result{
+	r := report.Build(report.Meta{Options: report.Options{Reruns: 2, RerunsMax: 10}}, report.Runs{Cells: []job.Result{
 		{Cell: glibc, Status: job.StatusPassed, TestJSON: stream("pass")},
 		{Cell: musl, Status: job.StatusFailed, TestJSON: stream("fail")},
 	}, Reruns: rr})
 	if len(r.Divergences) != 1 || !r.Divergences[0].Intermittent {
 		t.Fatalf("divergences %+v", r.Divergences)
 	}
-	want := "fails 6 of 8 on go1.26.8/musl/amd64, 0 of 8 on go1.26.8/glibc/amd64"
+	want := "fails 7 of 8 on go1.26.8/musl/amd64, 0 of 8 on go1.26.8/glibc/amd64"
 	var term, md, junit strings.Builder
 	if err := Terminal(&term, r, TerminalOptions{Width: 200}); err != nil {
 		t.Fatal(err)

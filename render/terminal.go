@@ -32,6 +32,7 @@ func Terminal(w io.Writer, r report.Report, opt TerminalOptions) error {
 	t.cells(r)
 	t.tampered(r)
 	t.divergences(r)
+	t.skipped(r)
 	t.flaky(r) // recheck.go
 	t.failures(r)
 	t.notRun(r)
@@ -211,20 +212,14 @@ func (t *term) divergences(r report.Report) {
 	t.heading(fmt.Sprintf("DIVERGENT (%d)", len(rows)))
 	for _, row := range rows {
 		d := divergenceOf(r, row)
-		label := rowLabel(r, row)
-		if d.Mild {
-			label += t.paint(ansiDim, " (mild: skipped, not failed)")
-		}
-		t.line("  %s", label)
+		t.line("  %s", rowLabel(r, row))
 		var groups []string
 		for _, g := range d.Outcomes {
 			groups = append(groups, t.outcome(g.Outcome)+": "+strings.Join(g.Cells, ", "))
 		}
 		t.line("    %s", strings.Join(groups, " · "))
 		t.line("    %s", axisText(d))
-		if d.Intermittent {
-			t.line("    %s", intermittentText(d))
-		}
+		t.line("    %s", testedText(d))
 		t.cause("    ", d.Cause)
 		t.explanation("    ", row.Explanation) // recheck.go
 	}
@@ -250,6 +245,23 @@ func axisText(d report.Divergence) string {
 	return "no single axis: differs from the majority in " + strings.Join(d.Outliers, ", ")
 }
 
+// skipped lists the tests that passed in some cells and skipped in others.
+func (t *term) skipped(r report.Report) {
+	ds := skippedRows(r)
+	if len(ds) == 0 {
+		return
+	}
+	t.heading(fmt.Sprintf("SKIPPED IN SOME CELLS (%d)", len(ds)))
+	t.line("  %s", t.paint(ansiDim, "a skip is the test's own decision: told as seen, it fails nothing"))
+	for _, d := range ds {
+		t.line("  %s", rowLabel(r, report.TestRow{Package: d.Package, Test: d.Test}))
+		t.line("    %s", skippedText(d))
+		if d.Cause.Evidence != "" {
+			t.line("    %s %s", t.paint(ansiDim, "> "+d.Cause.EvidenceCell+":"), printable(d.Cause.Evidence))
+		}
+	}
+}
+
 func (t *term) cause(indent string, c report.Cause) {
 	if c.Text == "" {
 		return
@@ -268,7 +280,7 @@ func (t *term) failures(r report.Report) {
 	if len(rows) == 0 {
 		return
 	}
-	t.heading(strings.ToUpper(failingTitle(r, len(rows))))
+	t.heading(strings.ToUpper(failingTitle(len(rows))))
 	for i, row := range rows {
 		if i == maxFailingShown {
 			t.line("  ... and %d more", len(rows)-maxFailingShown)

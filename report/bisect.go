@@ -70,14 +70,3 @@ func Bisect(cands []string, probes []Probe) (next []string, culprit string, done
 		}
 	}
 }
-
-// Culprit is the sibling an order-dependent result fails after, when its
-// bisection found one: a probe with that sibling alone failed.
-func Culprit(res Result) (string, bool) {
-	for _, p := range res.Bisection {
-		if len(p.Siblings) == 1 && p.Outcome.Failed() {
-			return p.Siblings[0], true
-		}
-	}
-	return "", false
-}

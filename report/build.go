@@ -23,9 +23,8 @@ const stderrTailLines = 20
 // them into the report in one go, so a report never depends on the order
 // it was patched in.
 type Runs struct {
-	Cells        []job.Result
-	Reruns       []Rerun
-	Explanations map[[2]string]Explanation // by package and test
+	Cells  []job.Result
+	Reruns []RerunOf // alone, with siblings, probes, experiments and their controls
 }
 
 // Build makes the report of all of a run's runs. It is pure: results are
@@ -57,10 +56,7 @@ func Build(meta Meta, runs Runs) Report {
 		}
 	}
 	addReruns(rows, runs.Reruns)
-	for key, row := range rows {
-		if e, ok := runs.Explanations[[2]string{key.pkg, key.test}]; ok {
-			row.Explanation = &e
-		}
+	for _, row := range rows {
 		r.Tests = append(r.Tests, *row)
 	}
 	r.Compile = CompileTargets(runs.Cells)
@@ -176,7 +172,7 @@ func cellOf(res job.Result, count int) (Cell, map[rowKey]Result) {
 			// go test runs each test -count times: more runs were forged
 			// (to make a failure look flaky). The most severe stands.
 			c.Tampered = append(c.Tampered, Tamper{Package: t.Package, Reason: fmt.Sprintf("%d runs of %s with -count=%d", len(t.Runs), t.Name, n)})
-			t.Flaky = false
+			t.Flaky, t.Runs = false, nil
 		}
 		tr := Result{
 			Cell:            c.Name,

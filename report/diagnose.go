@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/parity-ci/parity/testjson"
 )
 
 // maxEvidence caps the evidence line quoted in a cause.
@@ -13,6 +15,63 @@ const maxEvidence = 240
 // matching the output of the cells on the wrong side, else flakiness, else
 // what the separating axis suggests.
 func diagnoseDivergence(row TestRow, d Divergence, results []Result, compared map[string]Cell) Cause {
+	c := diagnoseAxes(row, d, results, compared)
+	if b, ok := buildFailure(row, results, compared); ok && c.Generic {
+		return b // a signature (a too-new API, say) tells more
+	}
+	if row.IsPackage() && c.Evidence == "" {
+		// What the package printed outside its tests (TestMain, init) is
+		// its story: show it.
+		for _, r := range evidenceResults(results) {
+			if msg := FirstMessage(r.Output); msg != "" {
+				c.Evidence, c.EvidenceCell = msg, r.Cell
+				break
+			}
+		}
+	}
+	return c
+}
+
+// compileError matches a compiler's error line: file.go:line:col: message.
+var compileError = regexp.MustCompile(`\.go:\d+(:\d+)?: `)
+
+// buildFailure is the cause of a package that does not build in some
+// cells: the platforms, and the compiler's first error.
+func buildFailure(row TestRow, results []Result, compared map[string]Cell) (Cause, bool) {
+	if !row.IsPackage() {
+		return Cause{}, false
+	}
+	var platforms []string
+	c := Cause{ID: "build-fail", Hint: "build it for that platform (GOARCH, CGO_ENABLED, build tags) and fix what the compiler says: a file with a build constraint or _GOARCH suffix the others lack"}
+	for _, r := range results {
+		if r.Outcome != testjson.BuildFail {
+			continue
+		}
+		cell := compared[r.Cell]
+		p := cell.Cell.Platform()
+		if !slices.Contains(platforms, p) {
+			platforms = append(platforms, p)
+		}
+		if c.Evidence == "" {
+			if line, ok := findLine(compileError, r.Output); ok {
+				c.Evidence, c.EvidenceCell = line, r.Cell
+			} else if msg := FirstMessage(r.Output); msg != "" {
+				c.Evidence, c.EvidenceCell = msg, r.Cell
+			}
+		}
+	}
+	if platforms == nil {
+		return Cause{}, false
+	}
+	c.Text = "the package does not build on " + strings.Join(platforms, ", ")
+	if c.Evidence != "" {
+		c.Text += ": " + c.Evidence
+	}
+	return c, true
+}
+
+// diagnoseAxes names a cause from signatures, else the separating axis.
+func diagnoseAxes(row TestRow, d Divergence, results []Result, compared map[string]Cell) Cause {
 	evidence := evidenceResults(results)
 	if c, ok := matchSignatures(evidence, d.Axes, compared); ok {
 		return c

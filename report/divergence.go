@@ -61,7 +61,11 @@ func diverge(row TestRow, compared map[string]Cell) (Divergence, bool) {
 	d.Mild = !slices.ContainsFunc(groups, func(g OutcomeCells) bool {
 		return g.Outcome != testjson.Pass && g.Outcome != testjson.Skip
 	})
-	for _, axis := range AxisNames {
+	var cells []string
+	for _, res := range results {
+		cells = append(cells, res.Cell)
+	}
+	for _, axis := range axesOf(cells, compared) {
 		if explains(axis, results, compared) {
 			d.Axes = append(d.Axes, axis)
 		}

@@ -15,57 +15,31 @@ func finish(r Report) Report {
 		r.Tests = []TestRow{}
 	}
 	sortRows(r.Tests, r.Cells)
-	compared := map[string]Cell{}
-	for _, c := range r.Cells {
-		if c.Status.Compared() {
-			compared[c.Name] = c
-		}
+	a := assess(r)
+	r.Levels = Levels{FamilyAlpha: FamilyAlpha, RowAlpha: RowAlpha, Method: Method, Looks: a.looks, OrderLooks: a.orderLooks}
+	if r.Levels.Looks == nil {
+		r.Levels.Looks, r.Levels.OrderLooks = []int{}, []int{}
 	}
 	r.Divergences = []Divergence{}
 	for i := range r.Tests {
-		row := &r.Tests[i]
-		row.Failed, row.Flaky, row.Divergent, row.Cause = false, false, false, nil
-		for j := range row.Results {
-			rerunFlags(&row.Results[j])
+		r.Tests[i].Explanation = nil
+		if d, ok := a.label(&r.Tests[i], a.rows[i], r.Tests); ok {
+			r.Divergences = append(r.Divergences, d)
 		}
-		for _, res := range row.Results {
-			// A failure in a cell where the test is flaky is reported as
-			// flakiness (Report.Flaky), not as a failure.
-			row.Failed = row.Failed || (res.Outcome.Failed() && !res.Flaky)
-			row.Flaky = row.Flaky || res.Flaky
-		}
-		if c, ok := raceFailure(*row, compared, r.Tests); ok {
-			// A data race is the code's failure, not the platform's: the
-			// cells without -race, where it passed, do not diverge from it.
-			row.Cause = &c
-		} else if d, ok := diverge(*row, compared); ok {
-			row.Divergent = true
-			if isOrderDependent(*row) {
-				d.Cause = orderCause(*row)
+	}
+	foldSubtests(r.Tests)
+	for _, s := range Subjects(r) {
+		for i := range r.Tests {
+			if r.Tests[i].Package == s.Package && r.Tests[i].Test == s.Test {
+				r.Tests[i].Explanation = explain(r.Tests[i], s)
 			}
-			c := d.Cause
-			row.Cause = &c
-			r.Divergences = append(r.Divergences, d)
-		} else if d, ok := intermittent(*row, compared); ok {
-			row.Divergent = true
-			c := d.Cause
-			row.Cause = &c
-			r.Divergences = append(r.Divergences, d)
-		} else if row.Failed && isOrderDependent(*row) {
-			c := orderCause(*row)
-			row.Cause = &c
-		} else if row.Failed {
-			c := diagnoseFailure(*row, compared)
-			row.Cause = &c
-		} else if row.Flaky {
-			c := flakyCause
-			row.Cause = &c
 		}
 	}
 	for i := range r.Cells {
 		r.Cells[i].Counts = countCell(r.Cells[i], r.Tests)
 	}
-	r.Flaky = flakyTests(r.Tests, r.Divergences)
+	r.Flaky = flakyTests(r.Tests)
+	r.PendingRuns, r.PendingExplain = pending(r, a)
 	r.Conclusion = r.Verdict(r.Options.AllowDivergence)
 	return r
 }

@@ -3,32 +3,30 @@ package report
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/parity-ci/parity/testjson"
 )
 
-// Rerun is one re-run's outcome of one test in one cell (package recheck
-// runs them; --reruns).
-type Rerun struct {
-	Package, Test, Cell string
-	Outcome             testjson.Outcome
-	// WithSiblings: the run was the test's whole package with the first
-	// run's flags and seed, not the test alone.
-	WithSiblings bool
-	// Siblings, for a bisection run: the only siblings that ran with it.
-	Siblings []string
+// RerunOf is one re-run's record and the row and cell it belongs to, as
+// package recheck reads it from a run's result.
+type RerunOf struct {
+	Package string `json:"package"`
+	Test    string `json:"test"`
+	Cell    string `json:"cell"`
+	Rerun
 }
 
-// FlakyTest is a test whose outcome varied inside at least one cell.
+// FlakyTest is a test whose outcome varied inside at least one cell, with
+// no difference between cells or with its siblings that the re-runs
+// support.
 type FlakyTest struct {
 	Package string      `json:"package"`
 	Test    string      `json:"test"`
-	Cells   []FlakyCell `json:"cells"` // the cells where it was flaky, in cell order
+	Cells   []FlakyCell `json:"cells"` // the cells where it varied, in cell order
 }
 
 // FlakyCell counts one cell's runs of a flaky test: the first run's (every
-// -count run) and each re-run's.
+// -count run), then its re-runs alone and with its siblings.
 type FlakyCell struct {
 	Cell string             `json:"cell"`
 	Pass int                `json:"pass"` // runs that did not fail (pass or skip)
@@ -37,36 +35,51 @@ type FlakyCell struct {
 }
 
 // Explanation is what the --explain experiments found for one divergent
-// test: the experiment that turned it green in a cell where it failed, or
-// what was tried. Experiments never change a cell's outcome.
+// test, derived from their runs: the experiment whose runs passed
+// significantly more often than the unchanged test's (the control arm,
+// run alone in the same rounds), or what was tried. Experiments never
+// change a cell's outcome.
 type Explanation struct {
 	Cell       string  `json:"cell"`                 // the failing cell the experiments ran in
 	Passing    string  `json:"passing"`              // the passing cell each factor was flipped towards
-	Confirmed  bool    `json:"confirmed"`            // an experiment made the test pass
+	Confirmed  bool    `json:"confirmed"`            // an experiment passed significantly more often
 	Experiment string  `json:"experiment,omitempty"` // its id, when confirmed
-	Text       string  `json:"text"`                 // "confirmed: passes on musl/amd64 with 8 MiB C thread stacks"
+	Text       string  `json:"text"`                 // "confirmed: passes 8 of 8 runs on ... with 8 MiB C thread stacks; unchanged ..."
 	Tried      []Trial `json:"tried"`
+	// Control is the unchanged test's runs, alone, in the same rounds.
+	Control Trial `json:"control"`
+	// RunsPerArm is how many runs each arm makes to decide (ArmRuns).
+	RunsPerArm int `json:"runsPerArm"`
+	// Decision is the confirmed experiment's test, or the best one tried.
+	Decision *Decision `json:"decision,omitempty"`
 }
 
-// Trial is one experiment's run.
+// Trial is one experiment's runs (or the control's).
 type Trial struct {
 	ID          string           `json:"id"`
 	Description string           `json:"description"`
-	Outcome     testjson.Outcome `json:"outcome,omitempty"` // the test's outcome (the first run that did not pass); empty when it never ran
+	Outcome     testjson.Outcome `json:"outcome,omitempty"` // the first run that did not pass, else pass; empty when it never ran
 	Error       string           `json:"error,omitempty"`   // why it did not run
-	// Passes of Runs: the experiment ran Runs times (chosen from the
-	// unchanged test's failure rate) and confirms only when all passed.
-	Passes int `json:"passes,omitempty"`
-	Runs   int `json:"runs,omitempty"`
+	Passes      int              `json:"passes"`
+	Runs        int              `json:"runs"`
+	// PValue: the control failed more often than this arm by chance
+	// (experiments with every run made).
+	PValue float64 `json:"pValue,omitempty"`
 }
 
-// addReruns adds re-run outcomes to their rows' results, in the order
-// given. finish decides from all of a result's runs whether it is flaky or
-// order-dependent.
-func addReruns(rows map[rowKey]*TestRow, reruns []Rerun) {
+// addReruns adds re-run records to their rows' results. A record with the
+// key of one already there replaces it.
+func addReruns(rows map[rowKey]*TestRow, reruns []RerunOf) {
+	type at struct {
+		row  rowKey
+		cell string
+		key  rerunKey
+	}
+	seen := map[at]int{} // index in the result's Reruns
 	for _, rr := range reruns {
-		row, ok := rows[rowKey{rr.Package, rr.Test}]
-		if !ok || !rr.Outcome.Ran() {
+		rk := rowKey{rr.Package, rr.Test}
+		row, ok := rows[rk]
+		if !ok {
 			continue
 		}
 		for j := range row.Results {
@@ -74,106 +87,49 @@ func addReruns(rows map[rowKey]*TestRow, reruns []Rerun) {
 			if res.Cell != rr.Cell {
 				continue
 			}
-			switch {
-			case rr.Siblings != nil:
-				res.Bisection = append(res.Bisection, Probe{Siblings: rr.Siblings, Outcome: rr.Outcome})
-			case rr.WithSiblings:
-				res.WithSiblings = append(res.WithSiblings, rr.Outcome)
-			default:
-				res.Reruns = append(res.Reruns, rr.Outcome)
+			k := at{rk, rr.Cell, rr.key()}
+			if i, dup := seen[k]; dup {
+				res.Reruns[i] = rr.Rerun
+				continue
+			}
+			seen[k] = len(res.Reruns)
+			res.Reruns = append(res.Reruns, rr.Rerun)
+		}
+	}
+}
+
+// allRuns is every plain run of a result the decisions read: the first
+// run's (one per -count), then its re-runs alone and with its siblings
+// (finish keeps those up to the looks that decided; runs made beyond them
+// change no word).
+func allRuns(res Result) []testjson.Outcome {
+	if res.plain != nil {
+		return res.plain
+	}
+	out := slices.Clone(firstRuns(res))
+	for _, kind := range []RunKind{RunAlone, RunSiblings} {
+		for _, r := range sortedRuns(res, kind) {
+			if r.Outcome.Ran() {
+				out = append(out, r.Outcome)
 			}
 		}
 	}
+	return out
 }
 
-// rerunFlags decides, from all of a re-run result's runs, whether it is
-// flaky (its runs in that cell disagree) or order-dependent (which is never
-// flaky). A result without re-runs keeps what its first run said.
-func rerunFlags(res *Result) {
-	if len(res.Reruns)+len(res.WithSiblings) == 0 {
-		return
-	}
-	_, flaky := testjson.Combine(allRuns(*res))
-	res.Flaky = res.Flaky || flaky
-	if orderDependent(*res) {
-		res.Flaky, res.OrderDependent = false, true
-	}
+// varies reports whether a result's runs disagree on failing.
+func varies(res Result) bool {
+	_, flaky := testjson.Combine(allRuns(res))
+	return flaky
 }
 
-// orderDependent reports whether a result failed with its siblings (the
-// first run, and again when its package re-ran with the same flags and
-// seed) and passed every run alone: the test depends on what its siblings
-// leave behind, a failure and not a flake.
-func orderDependent(res Result) bool {
-	first := res.Runs
-	if len(first) == 0 {
-		first = []testjson.Outcome{res.Outcome}
-	}
-	return slices.ContainsFunc(first, testjson.Outcome.Failed) &&
-		len(res.Reruns) > 0 && !slices.ContainsFunc(res.Reruns, testjson.Outcome.Failed) &&
-		slices.ContainsFunc(res.WithSiblings, testjson.Outcome.Failed)
-}
-
-// orderCause explains an order-dependent row, with the runs of its first
-// order-dependent cell as evidence.
-func orderCause(row TestRow) Cause {
-	c := Cause{
-		ID:   "order-dependent",
-		Text: "order-dependent: fails when its package's other tests run before it (same flags and seed), passes every time alone: state shared between tests (globals, environment, files, the working directory)",
-		Hint: "run the package with the -shuffle seed the cell printed, or the test after each sibling, to find the one that leaves state behind",
-	}
-	for _, res := range row.Results {
-		if res.OrderDependent {
-			c.EvidenceCell = res.Cell
-			c.Evidence = fmt.Sprintf("alone: %s; with its siblings: %s", joinOutcomes(res.Reruns), joinOutcomes(res.WithSiblings))
-			break
-		}
-	}
-	for _, res := range row.Results {
-		if !res.OrderDependent {
-			continue
-		}
-		if sib, ok := Culprit(res); ok {
-			c.Text = fmt.Sprintf("order-dependent: fails after %s runs (same flags and seed), passes alone: %s leaves state behind that this test depends on (globals, environment, files, the working directory)", sib, sib)
-			c.Hint = fmt.Sprintf("make the test set up the state it needs, or %s clean up after itself (t.Cleanup)", sib)
-			c.EvidenceCell = res.Cell
-			c.Evidence += fmt.Sprintf("; bisection over its siblings (%s): fails with %s alone", plural(len(res.Bisection), "run"), sib)
-			break
-		}
-	}
-	return c
-}
-
-func joinOutcomes(os []testjson.Outcome) string {
-	s := make([]string, len(os))
-	for i, o := range os {
-		s[i] = string(o)
-	}
-	return strings.Join(s, " ")
-}
-
-func isOrderDependent(row TestRow) bool {
-	return slices.ContainsFunc(row.Results, func(r Result) bool { return r.OrderDependent })
-}
-
-// allRuns is every run of a result: the first run's (one per -count) and
-// the re-runs'.
-func allRuns(res Result) []testjson.Outcome {
-	runs := res.Runs
-	if len(runs) == 0 {
-		runs = []testjson.Outcome{res.Outcome}
-	}
-	return append(append([]testjson.Outcome{}, runs...), res.Reruns...)
-}
-
-// flakyTests lists the rows flaky in some cell, with per-cell counts.
-func flakyTests(rows []TestRow, divergences []Divergence) []FlakyTest {
+// flakyTests lists the rows labelled flaky, with the cells where they
+// varied.
+func flakyTests(rows []TestRow) []FlakyTest {
 	var out []FlakyTest
 	for _, row := range rows {
-		if slices.ContainsFunc(divergences, func(d Divergence) bool {
-			return d.Intermittent && d.Package == row.Package && d.Test == row.Test
-		}) {
-			continue // its failure rates differ between cells: a divergence, not a flake
+		if !row.Flaky || row.ViaSubtests {
+			continue
 		}
 		var cells []FlakyCell
 		for _, res := range row.Results {

@@ -64,7 +64,8 @@ func TestReadWriteRoundTrip(t *testing.T) {
 
 func TestReadRefuses(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{`{"schemaVersion": 2, "cells": []}`, "schema version 2"},
+		{`{"schemaVersion": 1, "cells": []}`, "schema version 1, this Parity reads version 2"},
+		{`{"schemaVersion": 3, "cells": []}`, "schema version 3"},
 		{`{"cells": []}`, "not a Parity report"},
 		{`not json`, "reading report"},
 	} {
@@ -73,14 +74,14 @@ func TestReadRefuses(t *testing.T) {
 		}
 	}
 	// Unknown fields from a newer writer of the same version are ignored.
-	if _, err := Read(strings.NewReader(`{"schemaVersion": 1, "futureField": true}`)); err != nil {
+	if _, err := Read(strings.NewReader(`{"schemaVersion": 2, "futureField": true}`)); err != nil {
 		t.Errorf("unknown field refused: %v", err)
 	}
 }
 
 func TestJSONFieldNames(t *testing.T) {
 	out := jsonOf(t, fixtureReport(t))
-	for _, key := range []string{`"schemaVersion": 1`, `"tool"`, `"createdAt"`, `"source"`, `"goLine"`, `"options"`, `"cells"`, `"platformDigest"`, `"decisions"`, `"durationSeconds"`, `"cpuSeconds"`, `"counts"`, `"steps"`, `"tests"`, `"results"`, `"elapsedSeconds"`, `"divergences"`, `"axes"`, `"verdict"`, `"evidence"`} {
+	for _, key := range []string{`"schemaVersion": 2`, `"levels"`, `"tool"`, `"createdAt"`, `"source"`, `"goLine"`, `"options"`, `"cells"`, `"platformDigest"`, `"decisions"`, `"durationSeconds"`, `"cpuSeconds"`, `"counts"`, `"steps"`, `"tests"`, `"results"`, `"elapsedSeconds"`, `"divergences"`, `"axes"`, `"verdict"`, `"evidence"`} {
 		if !strings.Contains(out, key) {
 			t.Errorf("JSON lacks %s", key)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/parity-ci/parity/matrix"
 )
@@ -90,9 +91,6 @@ func Merge(reports ...Report) (Report, error) {
 				rows[key] = &TestRow{Package: row.Package, Test: row.Test}
 			}
 			rows[key].Results = append(rows[key].Results, row.Results...)
-			if row.Explanation != nil {
-				rows[key].Explanation = row.Explanation
-			}
 		}
 	}
 	sortCells(m.Cells)
@@ -161,4 +159,39 @@ func sortCells(cells []Cell) {
 	for i, mc := range mcs {
 		cells[i] = byCell[mc]
 	}
+}
+
+// AddReruns folds re-run records (made after the report, e.g. by `parity
+// recheck` on another machine) into the report and decides again, as if
+// they had been made in the run: the report one run with those re-runs
+// would have made. It refuses a record for a row or cell the report does
+// not have, and one the report already holds (the same kind, index,
+// experiment and siblings): a run counted twice would bias the tests.
+func AddReruns(r Report, reruns []RerunOf) (Report, error) {
+	rows := map[rowKey]*TestRow{}
+	r.Tests = slices.Clone(r.Tests) // the caller's report stays as it was
+	for i := range r.Tests {
+		row := &r.Tests[i]
+		rows[rowKey{row.Package, row.Test}] = row
+		row.Results = slices.Clone(row.Results)
+		for j := range row.Results {
+			row.Results[j].Reruns = slices.Clone(row.Results[j].Reruns)
+		}
+	}
+	for _, rr := range reruns {
+		row, ok := rows[rowKey{rr.Package, rr.Test}]
+		if !ok {
+			return Report{}, fmt.Errorf("re-run of %s: the report has no such row", rowName(TestRow{Package: rr.Package, Test: rr.Test}))
+		}
+		j := slices.IndexFunc(row.Results, func(res Result) bool { return res.Cell == rr.Cell })
+		if j < 0 {
+			return Report{}, fmt.Errorf("re-run of %s in %s: the report has no result there", rowName(*row), rr.Cell)
+		}
+		res := &row.Results[j]
+		if slices.ContainsFunc(res.Reruns, func(x Rerun) bool { return x.key() == rr.key() }) {
+			return Report{}, fmt.Errorf("re-run %s %d of %s in %s is already in the report: fold each recheck result once", rr.Kind, rr.Index, rowName(*row), rr.Cell)
+		}
+		res.Reruns = append(res.Reruns, rr.Rerun)
+	}
+	return finish(r), nil
 }

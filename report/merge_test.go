@@ -77,7 +77,7 @@ func TestMergeRefuses(t *testing.T) {
 		change func(*Report)
 		want   string
 	}{
-		{"schema version", func(r *Report) { r.SchemaVersion = 2 }, "schema version 2, report 1 has 1"},
+		{"schema version", func(r *Report) { r.SchemaVersion = 3 }, "schema version 3, report 1 has 2"},
 		{"module", func(r *Report) { r.Source.Module = "example.com/other" }, `module "example.com/other"`},
 		{"go line", func(r *Report) { r.Source.GoLine = "1.24" }, "go line"},
 		{"revision", func(r *Report) { r.Source.Revision = "fedcba" }, "revision fedcba"},

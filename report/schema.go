@@ -11,7 +11,10 @@ import (
 
 // SchemaVersion is the version of the JSON record. It changes only when a
 // field is removed or its meaning changes; new optional fields keep it.
-const SchemaVersion = 1
+// Version 2: re-runs are records (Result.Reruns: kind, index, outcome),
+// every claim carries the test that decided it (Decision), and
+// experiments are derived from their runs, control arm included.
+const SchemaVersion = 2
 
 // Report is the record of one Parity run (or several merged).
 type Report struct {
@@ -37,11 +40,33 @@ type Report struct {
 	// Re-runs (--reruns): tests whose outcome varied inside one cell, with
 	// pass/fail counts per cell (report/flaky.go). Derived from the rows.
 	Flaky []FlakyTest `json:"flaky,omitempty"`
+	// Levels are the decision procedure's levels (report/decide.go).
+	Levels Levels `json:"levels"`
+	// PendingRuns and PendingExplain: the re-runs the report still asks
+	// for at the next look, and the divergent tests whose experiments are
+	// not done. A report with either is provisional (a merge whose recheck
+	// stage has work; a run cut short): its verdict is not final.
+	PendingRuns    int `json:"pendingRuns,omitempty"`
+	PendingExplain int `json:"pendingExplain,omitempty"`
 
 	// Shard is set when the run tested one shard of its cells' packages
 	// (--shard I/N): Merge folds the shards of a cell back into one cell
 	// (shard.go). Options.Packages stays the cell's whole patterns.
 	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Levels state how the report's claims were decided.
+type Levels struct {
+	// FamilyAlpha bounds, per claim, the chance that any row of the
+	// report makes it falsely; RowAlpha the chance for one row.
+	FamilyAlpha float64 `json:"familyAlpha"`
+	RowAlpha    float64 `json:"rowAlpha"`
+	Method      string  `json:"method"`
+	// Looks are the alone re-runs per cell at which divergences are tested
+	// (--reruns, then more up to --reruns-max); OrderLooks the
+	// with-siblings runs per cell at which order dependence is.
+	Looks      []int `json:"looks"`
+	OrderLooks []int `json:"orderLooks"`
 }
 
 // Shard identifies one of the Total package sets a cell was split into
@@ -213,8 +238,26 @@ type TestRow struct {
 	// Cause is the likely cause for a row that failed or diverged.
 	Cause *Cause `json:"cause,omitempty"`
 	// Explanation (--explain) says which experiment, if any, turned the
-	// divergent test green in a cell where it failed.
+	// divergent test green in a cell where it failed: derived from the
+	// experiments' runs in Results.
 	Explanation *Explanation `json:"explanation,omitempty"`
+	// OrderDependent: it failed more often with its siblings than alone.
+	OrderDependent bool `json:"orderDependent,omitempty"`
+	// ViaSubtests: it failed, diverged or was flaky only through subtests
+	// that are rows of their own with the same finding; counted once,
+	// there, with this row as their context.
+	ViaSubtests bool `json:"viaSubtests,omitempty"`
+	// Decisions are the tests behind the row's words, held or not.
+	Decisions []Decision `json:"decisions,omitempty"`
+}
+
+// Outcomes are the result's re-runs of the kind, in index order.
+func (r Result) Outcomes(kind RunKind) []testjson.Outcome {
+	var out []testjson.Outcome
+	for _, rr := range sortedRuns(r, kind) {
+		out = append(out, rr.Outcome)
+	}
+	return out
 }
 
 // IsPackage reports whether the row is a package's own outcome.
@@ -251,20 +294,18 @@ type Result struct {
 	// Cached is set when go test replayed the result from its cache: the
 	// package's tests did not run in this cell this time.
 	Cached bool `json:"cached,omitempty"`
-	// Reruns (--reruns) are the outcomes of the test's re-runs in this cell,
-	// each in a fresh container; Flaky is set when they disagree on failing
-	// with each other or with the first run.
-	Reruns []testjson.Outcome `json:"reruns,omitempty"`
-	// WithSiblings are the outcomes of re-runs of the test's whole package
-	// with the first run's flags and seed, made when the test failed in the
-	// first run and passed every re-run alone. OrderDependent is set when
-	// one failed again: the failure follows its siblings, and stands.
-	WithSiblings   []testjson.Outcome `json:"withSiblings,omitempty"`
-	OrderDependent bool               `json:"orderDependent,omitempty"`
-	// Bisection is the runs, in order, that looked for the sibling an
-	// order-dependent test depends on: each with some of its siblings
-	// (Bisect plans them). They count neither as re-runs nor for flakiness.
-	Bisection []Probe `json:"bisection,omitempty"`
+	// Reruns (--reruns, experiments) are the test's re-runs in this cell,
+	// each in a fresh container: alone, with its siblings, bisection
+	// probes, an experiment's runs and its control's. Flaky is set when
+	// the cell's runs (first, alone, with siblings) disagree on failing.
+	Reruns []Rerun `json:"reruns,omitempty"`
+	// OrderDependent is set in the cells where the row failed more often
+	// with its siblings than alone (Decisions says by which test).
+	OrderDependent bool `json:"orderDependent,omitempty"`
+
+	// plain is the runs the decisions read (first, alone, with siblings),
+	// set by finish: see allRuns.
+	plain []testjson.Outcome
 }
 
 // Probe is one bisection run: the test with only these siblings of its
@@ -289,18 +330,19 @@ type Divergence struct {
 	// Mild is set when the outcomes are only pass and skip.
 	Mild  bool  `json:"mild,omitempty"`
 	Cause Cause `json:"cause"`
-	// Intermittent is set when the test fails only some of its runs in
-	// the failing cells: the divergence is a difference in failure rates
-	// (Counts) that a one-sided Fisher exact test supports at level Alpha
-	// (PValue below it). Outcomes then groups cells by whether any run
-	// failed.
+	// Intermittent is set when the test failed only some of its alone
+	// re-runs in a cell. Counts are every compared cell's alone re-runs, the
+	// runs the test decided on; PValue is Decision's.
 	Intermittent bool        `json:"intermittent,omitempty"`
 	Counts       []RunCounts `json:"counts,omitempty"`
 	PValue       float64     `json:"pValue,omitempty"`
+	// Decision is the test that found the divergence (with --reruns 0 its
+	// Test is "none": one run per cell, nothing tested).
+	Decision Decision `json:"decision"`
 }
 
-// RunCounts is how often a test failed in one cell over all its runs (the
-// first run's and the re-runs').
+// RunCounts is how often a test failed in one cell over its alone
+// re-runs.
 type RunCounts struct {
 	Cell string `json:"cell"`
 	Fail int    `json:"fail"`
@@ -339,6 +381,9 @@ type Verdict struct {
 	// FlakyTests counts tests flaky in some cell: they fail the verdict only
 	// with Options.FailOnFlaky.
 	FlakyTests int `json:"flakyTests,omitempty"`
+	// Provisional: the report still asks for runs (Report.PendingRuns,
+	// PendingExplain): the verdict is not final, and not OK.
+	Provisional bool `json:"provisional,omitempty"`
 }
 
 // Origin records one report merged into another.

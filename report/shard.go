@@ -160,10 +160,9 @@ func foldCells(shards []Report, cells []matrix.Cell) (Report, error) {
 				rows[key] = &TestRow{Package: row.Package, Test: row.Test}
 				order = append(order, key)
 			}
+			// Each result keeps its re-run records: Merge decides again
+			// from them, explanations included.
 			rows[key].Results = append(rows[key].Results, keep...)
-			if row.Explanation != nil && names[row.Explanation.Cell] {
-				rows[key].Explanation = row.Explanation
-			}
 		}
 		f.Compile = foldCompile(f.Compile, s.Compile, names)
 	}

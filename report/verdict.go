@@ -10,11 +10,15 @@ import (
 // maxNamed is how many tests or cells a verdict reason names before "...".
 const maxNamed = 3
 
-// Verdict concludes the report: not OK when a test failed in any cell, a
-// cell could not run its tests to the end, or (unless allowDivergence) a
-// test's outcome differs between cells. A divergence where one side fails
-// is also a failure, so allowDivergence forgives only the differences
-// that fail nothing (pass vs skip) on their own.
+// Verdict concludes the report: not OK when a test failed (every run in
+// some cell, or with its siblings more often than alone), a cell could not
+// run its tests to the end, or (unless allowDivergence) a test diverges
+// between cells: deterministically or intermittently, found by the
+// decision procedure. allowDivergence forgives divergent tests, and only
+// them: they are still reported, with their counts and test. A test that
+// passed in some cells and skipped in others fails nothing (a skip is the
+// test's own decision); flaky tests fail it only with --fail-on-flaky. A
+// row counted through its subtests is counted there, once.
 func (r Report) Verdict(allowDivergence bool) Verdict {
 	v := Verdict{AllowDivergence: allowDivergence, Reasons: []string{}}
 	if len(r.Cells) == 0 {
@@ -23,7 +27,7 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 	var failed, divergent []string
 	failingCells := map[string]bool{}
 	for _, row := range r.Tests {
-		if row.Failed {
+		if row.Failed && !row.ViaSubtests {
 			failed = append(failed, rowName(row))
 		}
 		for _, res := range row.Results {
@@ -31,7 +35,7 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 				failingCells[res.Cell] = true
 			}
 		}
-		if row.Divergent {
+		if row.Divergent && !row.ViaSubtests {
 			divergent = append(divergent, rowName(row))
 		}
 	}
@@ -63,13 +67,28 @@ func (r Report) Verdict(allowDivergence bool) Verdict {
 		}
 	}
 	if len(divergent) > 0 && !allowDivergence {
-		v.Reasons = append(v.Reasons, fmt.Sprintf("%s diverge between cells: %s", plural(len(divergent), "test"), names(divergent)))
+		verb := "diverge"
+		if len(divergent) == 1 {
+			verb = "diverges"
+		}
+		v.Reasons = append(v.Reasons, fmt.Sprintf("%s %s between cells: %s", plural(len(divergent), "test"), verb, names(divergent)))
 	}
 	v.FlakyTests = len(r.Flaky)
 	if reason := flakyVerdict(r.Flaky, r.Options.FailOnFlaky); reason != "" {
 		v.Reasons = append(v.Reasons, reason)
 	}
 	v.Reasons = append(v.Reasons, r.compileReasons()...)
+	if r.PendingRuns > 0 || r.PendingExplain > 0 {
+		v.Provisional = true
+		var work []string
+		if r.PendingRuns > 0 {
+			work = append(work, plural(r.PendingRuns, "re-run")+" at the next look")
+		}
+		if r.PendingExplain > 0 {
+			work = append(work, "the experiments of "+plural(r.PendingExplain, "divergent test"))
+		}
+		v.Reasons = append(v.Reasons, "provisional: the decisions still need "+strings.Join(work, " and ")+" (parity recheck --plan, then parity merge)")
+	}
 	if len(r.Cells) > 0 && len(r.Tests) == 0 {
 		v.Reasons = append(v.Reasons, "no tests ran in any cell")
 	}

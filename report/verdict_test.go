@@ -20,16 +20,23 @@ func TestVerdictOK(t *testing.T) {
 }
 
 func TestVerdictAllowDivergence(t *testing.T) {
-	// pass vs skip: only the divergence fails the verdict.
+	// pass vs skip: reported, fails nothing (a skip is the test's own
+	// decision).
 	r := synth([]Cell{g26a, m26a}, map[string]testjson.Outcome{g26a.Name: pass, m26a.Name: skip})
+	if v := r.Verdict(false); !v.OK || v.DivergentTests != 0 || len(r.Divergences) != 1 {
+		t.Errorf("Verdict(false) = %+v", v)
+	}
+	// pass vs fail (one run, --reruns 0: seen, not tested): a divergence,
+	// which --allow-divergence forgives.
+	r = synth([]Cell{g26a, m26a}, map[string]testjson.Outcome{g26a.Name: pass, m26a.Name: fail})
 	if v := r.Verdict(false); v.OK || v.DivergentTests != 1 || !strings.Contains(v.Reasons[0], "diverge") {
 		t.Errorf("Verdict(false) = %+v", v)
 	}
 	if v := r.Verdict(true); !v.OK || v.DivergentTests != 1 {
 		t.Errorf("Verdict(true) = %+v, want OK", v)
 	}
-	// pass vs fail: the failure fails the verdict whatever allowDivergence says.
-	r = synth([]Cell{g26a, m26a}, map[string]testjson.Outcome{g26a.Name: pass, m26a.Name: fail})
+	// A failure everywhere is a failure, whatever allowDivergence says.
+	r = synth([]Cell{g26a, m26a}, map[string]testjson.Outcome{g26a.Name: fail, m26a.Name: fail})
 	if v := r.Verdict(true); v.OK || v.FailedTests != 1 {
 		t.Errorf("Verdict(true) with a failure = %+v, want not OK", v)
 	}

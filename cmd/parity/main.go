@@ -6,6 +6,7 @@
 //	parity report --out DIR [flags]  run the matrix, write summary.md, junit.xml, report.json
 //	parity plan [flags]              print the cells, images and decisions; run nothing
 //	parity merge -o DIR A.json B.json  merge reports made on separate machines
+//	parity recheck --plan FILE       make the runs a merge still needs
 //	parity render --format F report.json
 //	parity hook install|uninstall    the git pre-push hook
 //	parity pins update|check         the image pins in parity.lock.json
@@ -48,7 +49,8 @@ commands:
   test       run the matrix and print the verdict (exit 1 when it is red)
   report     run the matrix and write summary.md, junit.xml and report.json to --out
   plan       print the cells, their images and the policy decisions, run nothing
-  merge      merge report.json files from separate runs into one verdict
+  merge      merge report.json files from separate runs into one verdict (--plan: what is still to re-run)
+  recheck    make a merge's re-runs and experiments in this machine's cells (--plan FILE)
   render     render a report.json as text, markdown, junit or annotations
   hook       install or uninstall the git pre-push hook
   pins       update or check the image pins in parity.lock.json
@@ -150,6 +152,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPlan(ctx, args[1:], stdout, stderr)
 	case "merge":
 		err = cmdMerge(args[1:], stdout, stderr)
+	case "recheck":
+		err = cmdRecheck(ctx, args[1:], stdout, stderr)
 	case "render":
 		err = cmdRender(args[1:], stdout, stderr)
 	case "hook":

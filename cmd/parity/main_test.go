@@ -92,7 +92,10 @@ func TestRenderAndMergeRefuseBadFiles(t *testing.T) {
 	if code, _, stderr := runCLI(t, "render", bad); code != exitError || !strings.Contains(stderr, "report.json") {
 		t.Fatalf("render: exit %d %q", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "merge", bad); code != exitError || !strings.Contains(stderr, "two or more") {
+	if code, _, stderr := runCLI(t, "merge", bad); code != exitError || !strings.Contains(stderr, "report.json: reading report: schema version 99") {
+		t.Fatalf("merge: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "merge"); code != exitError || !strings.Contains(stderr, "give report.json files") {
 		t.Fatalf("merge: exit %d %q", code, stderr)
 	}
 }
@@ -101,7 +104,7 @@ func TestRenderAndMergeRefuseBadFiles(t *testing.T) {
 func TestMergeRefusalNamesFiles(t *testing.T) {
 	dir := t.TempDir()
 	rep := filepath.Join(dir, "glibc.json")
-	os.WriteFile(rep, []byte(`{"schemaVersion":1,"tool":{"name":"parity","version":"t"},"source":{"module":"example.com/m","goLine":"1.26"},`+
+	os.WriteFile(rep, []byte(`{"schemaVersion":2,"tool":{"name":"parity","version":"t"},"source":{"module":"example.com/m","goLine":"1.26"},`+
 		`"options":{"packages":["./..."],"allowDivergence":false},"cells":[{"cell":{"go":"1.26.8","libc":"glibc","arch":"amd64"},"name":"go1.26.8/glibc/amd64","status":"passed"}],"tests":[]}`), 0o644)
 	code, _, stderr := runCLI(t, "merge", "-o", filepath.Join(dir, "out"), rep, rep)
 	want := "parity: merge: cell go1.26.8/glibc/amd64 is in report 1 and report 2: merge reports of disjoint cells (1: " + rep + ", 2: " + rep + ")\n"

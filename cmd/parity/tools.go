@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 
 	"github.com/parity-ci/parity/hook"
@@ -39,35 +41,70 @@ func readReport(path string) (report.Report, error) {
 	return r, nil
 }
 
-// cmdMerge merges reports of separate machines into one verdict.
+// cmdMerge merges reports of separate machines into one verdict, folds in
+// what parity recheck made for an earlier merge, and, with --plan, writes
+// what is still to make.
 func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parity merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "parity-report", "directory for the merged summary.md, junit.xml and report.json")
 	allow := fs.Bool("allow-divergence", false, "do not fail the verdict on divergent tests alone")
+	planPath := fs.String("plan", "", "write the recheck plan here: the runs the merged report still needs, per cell (parity recheck --plan); exit 0 while it has work")
 	if _, err := parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
 	}
-	if fs.NArg() < 2 {
-		return fmt.Errorf("merge: give two or more report.json files")
+	if fs.NArg() < 1 {
+		return fmt.Errorf("merge: give report.json files (and the recheck.json files parity recheck wrote for them)")
 	}
 	var reps []report.Report
+	var rechecks []report.Rechecked
+	var repFiles, recheckFiles []string
 	for _, p := range fs.Args() {
-		r, err := readReport(p)
+		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		reps = append(reps, r)
+		kind, err := report.Kind(data)
+		if err != nil {
+			return fmt.Errorf("%s: reading report: %w", p, err)
+		}
+		switch kind {
+		case "":
+			r, err := report.Read(bytes.NewReader(data))
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			reps, repFiles = append(reps, r), append(repFiles, p)
+		case report.KindRechecked:
+			c, err := report.ReadRechecked(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			rechecks, recheckFiles = append(rechecks, c), append(recheckFiles, p)
+		case pipeline.KindRecheckPlan:
+			return fmt.Errorf("%s: a recheck plan, not a report: merge the report.json merged with it and the recheck.json files parity recheck wrote", p)
+		default:
+			return fmt.Errorf("%s: a %q file, not a report", p, kind)
+		}
+	}
+	if len(reps) == 0 {
+		return fmt.Errorf("merge: no report.json among the files, only rechecks")
+	}
+	// Merge's errors say "merge: ..." and number the inputs from 1, reports
+	// first: name the files those numbers mean.
+	files := func() string {
+		var named []string
+		for i, p := range append(slices.Clone(repFiles), recheckFiles...) {
+			named = append(named, fmt.Sprintf("%d: %s", i+1, p))
+		}
+		return strings.Join(named, ", ")
 	}
 	merged, err := report.Merge(reps...)
 	if err != nil {
-		// Merge's errors say "merge: ..." and number the reports from 1 in
-		// the order given: name the files those numbers mean.
-		files := make([]string, len(reps))
-		for i, p := range fs.Args() {
-			files[i] = fmt.Sprintf("%d: %s", i+1, p)
-		}
-		return fmt.Errorf("%w (%s)", err, strings.Join(files, ", "))
+		return fmt.Errorf("%w (%s)", err, files())
+	}
+	if merged, err = report.Fold(merged, rechecks, len(reps)+1); err != nil {
+		return fmt.Errorf("%w (%s)", err, files())
 	}
 	// Checked only now: reading and merging is quick, and a refused merge
 	// must leave no empty output directory behind.
@@ -79,6 +116,17 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	render.Terminal(stdout, merged, render.TerminalOptions{Color: colorOK(stdout)})
 	if werr != nil {
 		return werr
+	}
+	if *planPath != "" {
+		plan := pipeline.PlanRecheck(merged)
+		if err := writeFile(*planPath, plan.WriteJSON); err != nil {
+			return err
+		}
+		if len(plan.Cells) > 0 {
+			fmt.Fprintf(stdout, "parity: provisional: %s still %s work (%s): run parity recheck --plan %s in each (--cell), then parity merge %s and the recheck.json files\n",
+				plural(len(plan.Cells), "cell"), map[bool]string{true: "has", false: "have"}[len(plan.Cells) == 1], strings.Join(plan.Cells, ", "), *planPath, filepath.Join(*out, "report.json"))
+			return nil
+		}
 	}
 	if !merged.Verdict(*allow).OK {
 		return errVerdict
