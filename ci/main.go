@@ -112,6 +112,10 @@ type Ci struct {
 	TmpdirSymlink []string
 	// +private
 	RerunsMax int
+	// +private
+	Shard string
+	// +private
+	ShardPackages []string
 }
 
 func New(
@@ -251,6 +255,12 @@ func New(
 	// The source's VCS revision, recorded in the report; merge refuses reports of different revisions. In GitHub Actions: --revision=$GITHUB_SHA.
 	// +optional
 	revision string,
+	// Run one shard of each cell's packages, I/N as plan --shards prints it; the report records it and merge folds the shards.
+	// +optional
+	shard string,
+	// The packages of that shard, as plan --shards prints them (go test gets these; --packages stays the cells' whole patterns).
+	// +optional
+	shardPackages []string,
 ) *Ci {
 	return &Ci{
 		Source: source, GoVersion: goVersion, Libc: libc, Arch: arch, Include: include, Exclude: exclude,
@@ -262,7 +272,7 @@ func New(
 		CacheScope: cacheScope, CacheTrust: cacheTrust, Pins: pins, RegistryMirror: registryMirror, CaBundle: caBundle,
 		DepsEnv: depsEnv, Goprivate: goprivate, Netrc: netrc, GitToken: gitToken, GitHost: gitHost,
 		SourceMode: sourceMode, Revision: revision, Compile: compile, RerunsMax: rerunsMax,
-		TmpdirSymlink: tmpdirSymlink,
+		TmpdirSymlink: tmpdirSymlink, Shard: shard, ShardPackages: shardPackages,
 	}
 }
 
@@ -339,7 +349,10 @@ func (m *Ci) Report(
 
 // Print the cells, their pinned images and every policy decision.
 //
-// Runs nothing.
+// Runs nothing. With --shards N it prints instead, as one line of JSON a CI
+// matrix reads, each cell's packages split into N sets of equal recorded
+// test time (from --timings, a previous report.json; by package count
+// without one).
 //
 // +cache="never"
 func (m *Ci) Plan(
@@ -348,10 +361,27 @@ func (m *Ci) Plan(
 	// +optional
 	// +ignore=[".git", "parity-report"]
 	source *dagger.Directory,
+	// Split each cell's packages into this many shards and print them as JSON.
+	// +optional
+	shards int,
+	// A previous report.json whose package times balance the shards.
+	// +optional
+	timings *dagger.File,
 ) (string, error) {
 	e, args, err := m.engine(ctx, source, false)
 	if err != nil {
 		return "", err
+	}
+	if shards != 0 || timings != nil {
+		t, err := loadFile(ctx, e.Client(), timings)
+		if err != nil {
+			return "", err
+		}
+		out, err := e.ShardsJSON(ctx, args, shards, t)
+		if err != nil {
+			return "", failure(err)
+		}
+		return out, nil
 	}
 	out, err := e.PlanText(ctx, args)
 	if err != nil {
@@ -395,7 +425,7 @@ func (m *Ci) engine(ctx context.Context, source *dagger.Directory, allowDivergen
 		Reruns: m.Reruns, FailOnFlaky: m.FailOnFlaky, Explain: m.Explain,
 		CacheScope: m.CacheScope, CacheTrust: m.CacheTrust, RegistryMirror: m.RegistryMirror, DepsEnv: m.DepsEnv, Goprivate: m.Goprivate,
 		AllowDivergence: allowDivergence, Revision: m.Revision, Compile: m.Compile, ReRunsMax: m.RerunsMax,
-		TmpdirSymlink: m.TmpdirSymlink,
+		TmpdirSymlink: m.TmpdirSymlink, Shard: m.Shard, ShardPackages: m.ShardPackages,
 	}
 	c, err := pub.Connect(ctx)
 	if err != nil {

@@ -351,3 +351,7 @@ func (e *Engine) secret(name string) *dagger.Secret {
 	}
 	return e.opt.GitToken
 }
+
+// Client is the session the engine runs in, to bind the caller's objects
+// (a Dagger module's) to it.
+func (e *Engine) Client() *dagger.Client { return e.c }

@@ -3,6 +3,7 @@ package daggerengine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing/fstest"
@@ -143,10 +144,88 @@ func (e *Engine) Run(ctx context.Context, a pipeline.Args) (report.Report, error
 	if err != nil {
 		return report.Report{}, fmt.Errorf("digest the source: %w", err)
 	}
-	return pipeline.Execute(ctx, p, e, runner.Options{Parallel: a.Parallel}, pipeline.Meta{
+	rep := pipeline.Execute(ctx, p, e, runner.Options{Parallel: a.Parallel}, pipeline.Meta{
 		Tool: "parity", Version: version, GoSum: pipeline.Digest(goSum), Revision: a.Revision, Tree: "dagger:" + tree,
 		Options: in.Policy, AllowDivergence: a.AllowDivergence,
-	}), nil
+	})
+	rep.Shard = in.Shard
+	return rep, nil
+}
+
+// ShardsJSON is `parity plan --shards N [--timings report.json]`: the
+// packages of every cell split into at most n balanced sets, as one line
+// of JSON a CI matrix reads. The source's Go files are read through the
+// engine (their build constraints decide which packages each cell has).
+func (e *Engine) ShardsJSON(ctx context.Context, a pipeline.Args, n int, timings *dagger.File) (string, error) {
+	p, in, err := e.Plan(ctx, a)
+	if err != nil {
+		return "", err
+	}
+	o := pipeline.ShardOptions{N: n, Patterns: in.Policy.Packages, Tags: in.Policy.Tags}
+	if timings != nil {
+		s, err := timings.Contents(ctx)
+		if err != nil {
+			return "", fmt.Errorf("--timings: %w", err)
+		}
+		rep, err := report.Read(strings.NewReader(s))
+		if err != nil {
+			return "", BadInput(fmt.Errorf("--timings: %w", err))
+		}
+		o.Timings = &rep
+	}
+	src, err := e.goFiles(ctx)
+	if err != nil {
+		return "", err
+	}
+	o.Packages = func(t pipeline.BuildTarget) ([]pipeline.SourcePackage, error) {
+		return pipeline.FindPackages(src, in.Policy.Packages, t)
+	}
+	m, err := pipeline.PlanShards(p, o)
+	if err != nil {
+		return "", BadInput(err)
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// goFiles is the source's Go files and nested go.mod files, read through
+// the engine, skipping what go test never reads (testdata, vendor, names
+// starting with . or _).
+func (e *Engine) goFiles(ctx context.Context) (fstest.MapFS, error) {
+	fsys := fstest.MapFS{}
+	for _, pattern := range []string{"**/*.go", "**/go.mod"} {
+		names, err := e.opt.Source.Glob(ctx, pattern)
+		if err != nil {
+			return nil, fmt.Errorf("read source: %w", err)
+		}
+		for _, n := range names {
+			if skipped(n) {
+				continue
+			}
+			f := &fstest.MapFile{Mode: 0o644}
+			if strings.HasSuffix(n, ".go") {
+				s, err := e.opt.Source.File(n).Contents(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("read %s: %w", n, err)
+				}
+				f.Data = []byte(s)
+			}
+			fsys[n] = f
+		}
+	}
+	return fsys, nil
+}
+
+// skipped reports whether go test ./... never looks under a path's
+// directories: testdata, vendor, names starting with . or _.
+func skipped(name string) bool {
+	dirs := strings.Split(name, "/")
+	for _, d := range dirs[:len(dirs)-1] {
+		if d == "testdata" || d == "vendor" || strings.HasPrefix(d, ".") || strings.HasPrefix(d, "_") {
+			return true
+		}
+	}
+	return false
 }
 
 // PlanText is the plan as `parity plan` prints it.

@@ -25,17 +25,24 @@ const (
 	LabelStep = "dev.parity.step"
 	LabelHost = "dev.parity.host"
 	LabelPID  = "dev.parity.pid" // "<pid>:<start time in clock ticks>"
+	// LabelEndpoint names the endpoint (Endpoint.String) whose engine made
+	// the container: where a cell was placed, as the daemon records it.
+	LabelEndpoint = "dev.parity.endpoint"
 )
 
-// owner identifies the run whose containers these are.
+// owner identifies the run whose containers these are, and the endpoint
+// that made them.
 type owner struct {
-	run, host, pid string
+	run, host, pid, endpoint string
 }
 
 func (o owner) labels(cell, step string) map[string]string {
 	l := map[string]string{LabelRun: o.run, LabelCell: cell, LabelStep: step}
 	if o.host != "" {
 		l[LabelHost], l[LabelPID] = o.host, o.pid
+	}
+	if o.endpoint != "" {
+		l[LabelEndpoint] = o.endpoint
 	}
 	return l
 }
@@ -68,10 +75,12 @@ printf '\n%s %s cpu-usec=%s pids-max=%s\n' '` + stepMarker + `' "$nonce" "$u" "$
 exit $rc`
 
 // containerConfig maps one step of a Spec onto Docker's container model.
-// Pure, so the mapping is tested without a daemon.
-// views maps a cache volume to the run's view of it (see views.go): a step
-// the mount's ViewSteps list mounts the view instead of the volume.
-func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner, views map[string]string) (*container.Config, *container.HostConfig, error) {
+// Mounts of this host's files are binds, or on a remote daemon (sent not
+// nil) the volumes holding their copies; views maps a cache volume to the
+// run's view of it (see views.go): a step the mount's ViewSteps list mounts
+// the view instead of the volume. Pure, so the mapping is tested without a
+// daemon.
+func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner, views map[string]string, sent *delivered) (*container.Config, *container.HostConfig, error) {
 	user := s.User
 	if st.Root || s.InsecureRoot {
 		user = "0:0"
@@ -113,11 +122,20 @@ func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner
 			// files are bound read-only on top first, from the host source.
 			hc.Tmpfs[m.Target] = fmt.Sprintf("rw,exec,nosuid,nodev,mode=1777,size=%d", m.SizeBytes)
 			for _, f := range m.Keep {
-				if _, err := os.Stat(filepath.Join(sourceDir, f)); err == nil {
-					hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: filepath.Join(sourceDir, f), Target: path.Join(m.Target, f), ReadOnly: true})
+				if _, err := os.Stat(filepath.Join(sourceDir, f)); err != nil {
+					continue
 				}
+				if sent != nil {
+					hc.Mounts = append(hc.Mounts, sent.file(sent.source, f, path.Join(m.Target, f)))
+					continue
+				}
+				hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: filepath.Join(sourceDir, f), Target: path.Join(m.Target, f), ReadOnly: true})
 			}
 		case job.MountSource:
+			if sent != nil {
+				hc.Mounts = append(hc.Mounts, sent.dir(sent.source, m.Target, ro))
+				continue
+			}
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: sourceDir, Target: m.Target, ReadOnly: ro})
 		case job.MountCache:
 			cm := cacheMount(m)
@@ -131,6 +149,16 @@ func containerConfig(s job.Spec, st job.Step, image, sourceDir string, own owner
 			cm.ReadOnly = ro
 			hc.Mounts = append(hc.Mounts, cm)
 		case job.MountFile, job.MountImagePath: // image paths: copied to HostPath by Start
+			if sent != nil {
+				// A copy in volume m.Name (deliver), holding the file under
+				// its own name, or the directory's content.
+				if m.Kind == job.MountImagePath && m.Dir {
+					hc.Mounts = append(hc.Mounts, sent.dir(m.Name, m.Target, true))
+				} else {
+					hc.Mounts = append(hc.Mounts, sent.file(m.Name, path.Base(m.Target), m.Target))
+				}
+				continue
+			}
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.HostPath, Target: m.Target, ReadOnly: true})
 		}
 	}

@@ -43,7 +43,7 @@ func testViews(s job.Spec) map[string]string {
 
 func mustConfig(t *testing.T, s job.Spec, st job.Step, image, src string) (*container.Config, *container.HostConfig) {
 	t.Helper()
-	cfg, hc, err := containerConfig(s, st, image, src, own, testViews(s))
+	cfg, hc, err := containerConfig(s, st, image, src, own, testViews(s), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestCacheViewsFollowTrust(t *testing.T) {
 	}
 	// A view the run has not made is an error, never the volume.
 	s := planCell(t, policies.Options{})
-	if _, _, err := containerConfig(s, stepOf(s, job.StepTest), "img", "/p", own, nil); err == nil {
+	if _, _, err := containerConfig(s, stepOf(s, job.StepTest), "img", "/p", own, nil, nil); err == nil {
 		t.Fatal("the test step got the build cache volume itself")
 	}
 }

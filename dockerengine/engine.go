@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -36,12 +37,20 @@ const MinAPIVersion = "1.41"
 
 // Options configure the engine.
 type Options struct {
-	SourceDir string       // the module on the daemon's host; bind-mounted read-only
+	// SourceDir is the module on this host: bind-mounted read-only where
+	// the daemon is local, copied into a volume of a remote one.
+	SourceDir string
 	Registry  pins.Options // how image indexes are read to pick each platform's manifest
 	Logf      func(format string, args ...any)
 	// CopyViews makes every cache view a copy, as on a daemon that cannot
 	// mount an overlay (views.go): the fallback, on any daemon.
 	CopyViews bool
+	// Endpoint is the daemon to connect to; the zero value is the default
+	// (DOCKER_HOST, else the local socket).
+	Endpoint Endpoint
+	// RunID labels every container (LabelRun); "" makes a new one. The
+	// engines of one run (a Fleet) share it.
+	RunID string
 }
 
 // Engine is a connection to one Docker daemon.
@@ -58,6 +67,17 @@ type Engine struct {
 	host, pid string
 	paths     imagePaths // files copied out of other images (imagepath.go)
 	views     views      // the run's cache views (views.go)
+
+	// Where the daemon is (Options.Endpoint): a remote one gets copies of
+	// this host's files in volumes of its own (deliver.go), mounted by
+	// subpath where its API has them (1.45+, Docker 26).
+	ep       Endpoint
+	remote   bool
+	subpaths bool
+	sent     deliveries
+	// lost is the first sign that the daemon went away (a step's or a
+	// start's broken connection): later cells fail at once, naming it.
+	lost atomic.Pointer[string]
 }
 
 var (
@@ -65,8 +85,9 @@ var (
 	_ runner.StreamCell = (*cell)(nil)
 )
 
-// New connects to the daemon named by the environment (DOCKER_HOST, ...) and
-// refuses one too old to honour the Spec.
+// New connects to the daemon of opt.Endpoint (by default the one the
+// environment names: DOCKER_HOST, ...) and refuses one too old to honour
+// the Spec.
 func New(ctx context.Context, opt Options) (*Engine, error) {
 	if opt.SourceDir != "" {
 		abs, err := filepath.Abs(opt.SourceDir)
@@ -75,13 +96,21 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 		}
 		opt.SourceDir = abs
 	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	ep := opt.Endpoint
+	copts, err := ep.clientOpts()
+	if err != nil {
+		return nil, fmt.Errorf("docker: %s: %w", ep, err)
+	}
+	cli, err := client.NewClientWithOpts(copts...)
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	ping, err := cli.Ping(ctx)
 	if err != nil {
 		cli.Close()
+		if !ep.Default() {
+			return nil, lostError{fmt.Sprintf("endpoint %s: cannot reach the daemon: %v", ep, oneLine(err))}
+		}
 		return nil, fmt.Errorf("docker: cannot reach the daemon at %s: %w", cli.DaemonHost(), err)
 	}
 	cli.NegotiateAPIVersionPing(ping)
@@ -102,9 +131,11 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	e := &Engine{cli: cli, opt: opt, runID: hex.EncodeToString(b), native: native, hostMemory: info.MemTotal, hostCPUs: info.NCPU}
+	if opt.RunID == "" {
+		opt.RunID = NewRunID()
+	}
+	e := &Engine{cli: cli, opt: opt, runID: opt.RunID, native: native, hostMemory: info.MemTotal, hostCPUs: info.NCPU,
+		ep: ep, remote: ep.Remote(), subpaths: !versions.LessThan(cli.ClientVersion(), SubpathAPIVersion)}
 	if h, err := os.Hostname(); err == nil {
 		if pid, ok := ProcessLabel(os.Getpid()); ok {
 			e.host, e.pid = h, pid
@@ -115,6 +146,21 @@ func New(ctx context.Context, opt Options) (*Engine, error) {
 	return e, nil
 }
 
+// NewRunID is a fresh run id (LabelRun's value).
+func NewRunID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// SubpathAPIVersion is the Engine API that mounts one path of a volume
+// (Docker 26): a remote daemon's copy of go.mod, of the CA bundle, of a
+// file from another image, at its own path.
+const SubpathAPIVersion = "1.45"
+
+// Endpoint is the daemon this engine runs cells on.
+func (e *Engine) Endpoint() Endpoint { return e.ep }
+
 // Client is the underlying Docker client, for tests and tools.
 func (e *Engine) Client() *client.Client { return e.cli }
 
@@ -124,12 +170,37 @@ func (e *Engine) RunID() string { return e.runID }
 // Name implements runner.Runtime.
 func (e *Engine) Name() string { return "docker" }
 
-// Traits says what Docker honours of a Spec: everything.
+// Traits says what Docker honours of a Spec: everything. A remote daemon
+// (not a unix socket) gets the source as a copy, and says so.
 func (e *Engine) Traits() policies.Traits {
-	return policies.Traits{
+	t := policies.Traits{
 		Name: "docker", ReadOnlyRootfs: true, SingleCapability: true, NetworkPerStep: true, NoNewPrivileges: true, NativeArch: e.native,
 		ReadOnlyCaches: true, CacheViews: true, SeccompProfile: true, ResourceLimits: true, UserTmpfs: true, HostMemoryBytes: e.hostMemory, HostCPUs: e.hostCPUs,
 	}
+	if e.remote {
+		t.Endpoint, t.SourceCopied = e.ep.host(), true
+		t.EndpointWhy = e.where()
+	}
+	return t
+}
+
+// where says why cells run on this engine's daemon, and what reaches it.
+func (e *Engine) where() string {
+	why := "the default daemon (" + defaultHost() + ")"
+	if !e.ep.Default() {
+		why = fmt.Sprintf("%s cells run on the daemon --endpoint %s names", e.ep.Platform, e.ep)
+	}
+	if e.remote {
+		why += fmt.Sprintf(", which may be another machine: the source, the CA bundle and files of other images reach it as copies in volumes of its own, read-only to the cells (Engine API %s", e.cli.ClientVersion())
+		if e.subpaths {
+			why += ")"
+		} else {
+			why += ", before " + SubpathAPIVersion + ": without volume subpaths, --source-mode=copy and experiments that mount one file of another image cannot run there)"
+		}
+	} else {
+		why += ", on this host: the source is bind-mounted read-only"
+	}
+	return why
 }
 
 // Close removes whatever containers of this run are left (an interrupted
@@ -145,7 +216,7 @@ func (e *Engine) CloseContext(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, CloseTimeout)
 	defer cancel()
 	err := e.sweep(ctx)
-	return errors.Join(err, e.removeViews(ctx, 0), e.removeImagePaths(), e.cli.Close())
+	return errors.Join(err, e.removeViews(ctx, 0), e.removeDeliveries(ctx), e.removeImagePaths(), e.cli.Close())
 }
 
 func (e *Engine) sweep(ctx context.Context) error {
@@ -165,8 +236,23 @@ func (e *Engine) sweep(ctx context.Context) error {
 // Start implements runner.Runtime: image resolved per platform, pulled by
 // digest and checked, cache volumes created and handed to the cell's user.
 func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
+	c, err := e.start(ctx, s)
+	if err != nil && (client.IsErrConnectionFailed(err) || errors.Is(err, runner.ErrRuntimeLost)) {
+		// The daemon went away while the cell was being prepared.
+		return nil, e.lose(err)
+	}
+	return c, err
+}
+
+func (e *Engine) start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	if e.opt.SourceDir == "" {
 		return nil, errors.New("docker: no source directory")
+	}
+	if lost := e.lost.Load(); lost != nil {
+		return nil, lostError{*lost}
+	}
+	if err := e.deliverable(s); err != nil {
+		return nil, err
 	}
 	s, err := e.withImagePaths(ctx, s)
 	if err != nil {
@@ -175,6 +261,12 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	img, err := e.ensureImage(ctx, s)
 	if err != nil {
 		return nil, err
+	}
+	var d *delivered
+	if e.remote {
+		if d, s, err = e.deliver(ctx, s, img.id); err != nil {
+			return nil, err
+		}
 	}
 	for _, m := range s.Mounts {
 		if m.Kind != job.MountCache {
@@ -188,7 +280,7 @@ func (e *Engine) Start(ctx context.Context, s job.Spec) (runner.Cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest, views: views}
+	c := &cell{e: e, spec: s, image: img.id, digest: img.platformDigest, views: views, sent: d}
 	if err := e.prepareCaches(ctx, s, img.id, views); err != nil {
 		return nil, err
 	}
@@ -206,6 +298,9 @@ func (e *Engine) prepareCaches(ctx context.Context, s job.Spec, image string, vi
 	}
 	for attempt := 0; ; attempt++ {
 		r := e.run(ctx, cfg, hc, s.Platform, nil)
+		if r.RuntimeLost {
+			return lostError{r.Err}
+		}
 		if r.Err == "" && r.ExitCode == 0 {
 			return nil
 		}
@@ -223,12 +318,49 @@ func (e *Engine) prepareCaches(ctx context.Context, s job.Spec, image string, vi
 	}
 }
 
+// lostError is a Start that failed because the daemon is gone: the
+// runner reports the cell runtime-lost.
+type lostError struct{ msg string }
+
+func (l lostError) Error() string        { return l.msg }
+func (l lostError) Is(target error) bool { return target == runner.ErrRuntimeLost }
+
+// lose returns the error that says the daemon went away, naming the
+// endpoint, and records it (the first cause is kept) when the daemon does
+// not answer a ping either: the endpoint's later cells then fail at once.
+// A daemon that still answers lost one connection only, and is kept.
+func (e *Engine) lose(err error) error {
+	msg := fmt.Sprintf("endpoint %s: the daemon went away: %s", e.ep, oneLine(err))
+	var le lostError
+	if errors.As(err, &le) && strings.HasPrefix(le.msg, "endpoint ") {
+		msg = le.msg
+	}
+	if prev := e.lost.Load(); prev != nil {
+		return lostError{*prev}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	if _, perr := e.cli.Ping(ctx); perr != nil {
+		e.lost.CompareAndSwap(nil, &msg)
+	}
+	return lostError{msg}
+}
+
+// pingTimeout bounds the check that a daemon is gone.
+const pingTimeout = 10 * time.Second
+
+func oneLine(err error) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	return l
+}
+
 type cell struct {
 	e      *Engine
 	spec   job.Spec
 	image  string // image ID the steps run
 	digest string
 	views  map[string]string // cache volume -> the run's view of it (views.go)
+	sent   *delivered        // a remote daemon's copies of this host's files; nil: bind mounts
 }
 
 func (c *cell) PlatformDigest() string { return c.digest }
@@ -245,11 +377,18 @@ func (c *cell) ExecStream(ctx context.Context, st job.Step, w io.Writer) job.Ste
 	if st.Name == job.StepSetup {
 		return c.setup(ctx, st)
 	}
-	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.views)
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.views, c.sent)
 	if err != nil {
 		return job.StepResult{Name: st.Name, Err: err.Error()}
 	}
 	r := c.e.run(ctx, cfg, hc, c.spec.Platform, w)
 	r.Name = st.Name
+	if r.RuntimeLost {
+		// Said once per endpoint; its later cells fail at start.
+		c.e.lose(errors.New(r.Err))
+		if !c.e.ep.Default() {
+			r.Err = fmt.Sprintf("endpoint %s: %s", c.e.ep, r.Err)
+		}
+	}
 	return r
 }

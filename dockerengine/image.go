@@ -160,7 +160,7 @@ func (c *cell) setup(ctx context.Context, st job.Step) job.StepResult {
 		}
 	}
 	start := time.Now()
-	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.views)
+	cfg, hc, err := containerConfig(c.spec, st, c.image, c.e.opt.SourceDir, c.e.owner(), c.views, c.sent)
 	if err != nil {
 		return job.StepResult{Name: st.Name, Err: err.Error()}
 	}

@@ -40,6 +40,15 @@ func (e *Engine) withImagePaths(ctx context.Context, s job.Spec) (job.Spec, erro
 		if m.Kind != job.MountImagePath {
 			continue
 		}
+		if e.remote {
+			// Copied on the daemon itself, into a volume (deliver.go).
+			vol, err := e.remoteImagePath(ctx, m)
+			if err != nil {
+				return s, fmt.Errorf("docker: %s of %s: %w", m.Path, shortImage(m.Image), err)
+			}
+			s.Mounts[i].Name = vol
+			continue
+		}
 		host, err := e.copyImagePath(ctx, m)
 		if err != nil {
 			return s, fmt.Errorf("docker: %s of %s: %w", m.Path, shortImage(m.Image), err)
@@ -47,6 +56,36 @@ func (e *Engine) withImagePaths(ctx context.Context, s job.Spec) (job.Spec, erro
 		s.Mounts[i].HostPath = host
 	}
 	return s, nil
+}
+
+// pathImage pulls and checks the image an image-path mount copies from.
+func (e *Engine) pathImage(ctx context.Context, m job.Mount) (resolvedImage, error) {
+	_, arch, _ := strings.Cut(m.Platform, "/")
+	a, err := matrix.ParseArch(arch)
+	if err != nil {
+		return resolvedImage{}, err
+	}
+	return e.ensureImage(ctx, job.Spec{Cell: matrix.Cell{Arch: a}, Image: m.Image, Platform: m.Platform})
+}
+
+func (e *Engine) remoteImagePath(ctx context.Context, m job.Mount) (string, error) {
+	img, err := e.pathImage(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	return e.imagePathVolume(ctx, m, img)
+}
+
+// checkPathStat refuses a path that is a symlink in the image (a bind
+// would follow it on the host: never), or not the kind the mount expects.
+func checkPathStat(stat container.PathStat, m job.Mount) error {
+	if stat.Mode&os.ModeSymlink != 0 {
+		return fmt.Errorf("is a symlink in the image (to %s)", stat.LinkTarget)
+	}
+	if stat.Mode.IsDir() != m.Dir {
+		return fmt.Errorf("is %s in the image", map[bool]string{true: "a directory", false: "not a directory"}[stat.Mode.IsDir()])
+	}
+	return nil
 }
 
 func (e *Engine) copyImagePath(ctx context.Context, m job.Mount) (string, error) {
@@ -57,11 +96,7 @@ func (e *Engine) copyImagePath(ctx context.Context, m job.Mount) (string, error)
 		return host, nil
 	}
 	osName, arch, _ := strings.Cut(m.Platform, "/")
-	a, err := matrix.ParseArch(arch)
-	if err != nil {
-		return "", err
-	}
-	img, err := e.ensureImage(ctx, job.Spec{Cell: matrix.Cell{Arch: a}, Image: m.Image, Platform: m.Platform})
+	img, err := e.pathImage(ctx, m)
 	if err != nil {
 		return "", err
 	}
@@ -87,12 +122,8 @@ func (e *Engine) copyImagePath(ctx context.Context, m job.Mount) (string, error)
 		return "", err
 	}
 	defer rc.Close()
-	if stat.Mode&os.ModeSymlink != 0 {
-		// The host would follow it when bind-mounting: never.
-		return "", fmt.Errorf("is a symlink in the image (to %s)", stat.LinkTarget)
-	}
-	if stat.Mode.IsDir() != m.Dir {
-		return "", fmt.Errorf("is %s in the image", map[bool]string{true: "a directory", false: "not a directory"}[stat.Mode.IsDir()])
+	if err := checkPathStat(stat, m); err != nil {
+		return "", err
 	}
 	root, err := os.MkdirTemp("", "parity-image-path-")
 	if err != nil {

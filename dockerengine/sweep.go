@@ -23,7 +23,7 @@ const LabelCache = "dev.parity.cache"
 const SetupImageRepo = "parity-setup"
 
 func (e *Engine) owner() owner {
-	return owner{run: e.runID, host: e.host, pid: e.pid}
+	return owner{run: e.runID, host: e.host, pid: e.pid, endpoint: e.ep.String()}
 }
 
 // processID names a live process for a label: its pid and start time (in
@@ -119,12 +119,13 @@ type Removed struct {
 // nothing.
 func (e *Engine) SweepStale(ctx context.Context) (Removed, error) {
 	rm, err := e.removeContainers(ctx, func(c container.Summary) bool { return stale(c.Labels, e.host) })
-	if err != nil {
-		return rm, err
-	}
-	// Their cache views too, once no container of theirs is left.
-	rm.Volumes, err = e.sweepViews(ctx, func(l map[string]string) bool { return stale(l, e.host) })
-	return rm, err
+	// Their cache views, once no container of theirs is left, and the
+	// volumes of copies those runs made (a remote daemon's).
+	views, verr := e.sweepViews(ctx, func(l map[string]string) bool { return stale(l, e.host) })
+	rm.Volumes = append(rm.Volumes, views...)
+	vols, derr := e.staleDeliveries(ctx)
+	rm.Volumes = append(rm.Volumes, vols...)
+	return rm, errors.Join(err, verr, derr)
 }
 
 // CleanOptions say what Clean removes besides dead runs' containers.
@@ -147,7 +148,8 @@ func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
 		return rm, err
 	}
 	// Cache views of runs whose containers these were: a dead run's, and
-	// with All any but a live run's of this host.
+	// with All any but a live run's of this host; and the volumes of
+	// copies dead runs made on a remote daemon.
 	views, err := e.sweepViews(ctx, func(l map[string]string) bool {
 		if l[LabelRun] == e.runID {
 			return false
@@ -159,6 +161,11 @@ func (e *Engine) Clean(ctx context.Context, o CleanOptions) (Removed, error) {
 		return o.All && !live
 	})
 	rm.Volumes = views
+	if err == nil {
+		var vols []string
+		vols, err = e.staleDeliveries(ctx)
+		rm.Volumes = append(rm.Volumes, vols...)
+	}
 	if !o.All || err != nil {
 		return rm, err
 	}

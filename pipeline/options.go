@@ -40,6 +40,12 @@ type Args struct {
 	// Revision names the source's VCS revision in the report (merge
 	// refuses reports of different revisions).
 	Revision string
+	// Shard ("I/N") and ShardPackages make the run one shard of its cells'
+	// packages, as `parity plan --shards` split them: go test gets
+	// ShardPackages, the report keeps Packages as its options and records
+	// the shard, and merge folds the shards of a cell back into one.
+	Shard         string
+	ShardPackages []string
 }
 
 // Host is what a front door knows of where it runs, beside the options.
@@ -81,6 +87,7 @@ func (a Args) Request(h Host) (Request, error) {
 		CellMemory: a.CellMemory, CellCPUs: a.CellCPUs, CellPids: a.CellPids, Parallel: a.Parallel,
 		Short: a.Short, Skip: a.Skip, Tags: a.Tags, Failfast: a.Failfast, Compile: a.Compile, TmpdirSymlink: a.TmpdirSymlink,
 		SourceID: h.SourceID, RegistryMirror: a.RegistryMirror, MirrorFrom: h.MirrorFrom, CI: h.CI,
+		Shard: a.Shard, ShardPackages: a.ShardPackages,
 	}, nil
 }
 
@@ -139,4 +146,5 @@ var FrontDoors = []FrontDoor{
 	{"", "git-token", "a Dagger Secret for private modules; the CLI has no secret input yet"},
 	{"", "git-host", "the host --git-token is offered to"},
 	{"cache-dir", "", "Dagger keeps its caches in its engine, whose volumes only steps that run none of the module's code write: there is no directory to carry (persist the engine, e.g. Dagger Cloud's cache, instead)"},
+	{"endpoint", "", "a Dagger session runs every container on its one engine, chosen by the CLI that opened it: a module cannot open a second engine for a platform (run one job per engine and merge)"},
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/matrix"
 	"github.com/parity-ci/parity/policies"
+	"github.com/parity-ci/parity/report"
 )
 
 // Inputs is everything a run depends on, as data.
@@ -29,6 +30,11 @@ type Inputs struct {
 	Only     []matrix.Cell // keep only cells matching these patterns
 	Policy   policies.Options
 	Recheck  Recheck // re-runs and experiments after the first run
+	// Shard, when set, makes the run one shard of its cells' packages: go
+	// test gets Shard.Packages, while Policy.Packages (what the report's
+	// options record) stays the cells' whole patterns. The front doors
+	// record it in the report (report.Report.Shard).
+	Shard *report.Shard
 }
 
 // Plan is the run to be: every cell's Spec, and where its inputs came from.
@@ -110,12 +116,15 @@ func MakePlan(in Inputs, rt policies.Traits) (Plan, error) {
 	}
 	opt := in.Policy
 	opt.GoModGo = p.GoLine
+	if in.Shard != nil {
+		opt.Packages = in.Shard.Packages
+	}
 	if opt.CellsAtOnce <= 0 || opt.CellsAtOnce > len(cells) {
 		opt.CellsAtOnce = len(cells) // the memory limit shares the host among them
 	}
 	var errs []string
 	runnable := 0
-	compileIn, hasCompile := compileCell(cells, p.GoLine, rt.NativeArch)
+	compileIn, hasCompile := compileCell(cells, p.GoLine, rt)
 	for _, c := range cells {
 		opt := opt
 		if !hasCompile || c != compileIn {
@@ -168,11 +177,12 @@ func pinsDigest(pins matrix.Pins) string {
 }
 
 // compileCell picks the one cell that builds the --compile targets: the
-// first runnable cell (newest Go, glibc first) of the host's own arch, else
-// one the host runs natively (386 on amd64), else any: compiling under
+// first runnable cell (newest Go, glibc first) of its machine's own arch,
+// else one its machine runs natively (386 on amd64), else any: compiling under
 // emulation is slow, and cross-compilation gives the same answer from any
 // Linux arch. ok is false when no cell can run.
-func compileCell(cells []matrix.Cell, goLine string, native matrix.Arch) (matrix.Cell, bool) {
+func compileCell(cells []matrix.Cell, goLine string, rt policies.Traits) (matrix.Cell, bool) {
+	native := func(c matrix.Cell) matrix.Arch { return rt.For(c.Platform()).NativeArch }
 	var runnable []matrix.Cell
 	for _, c := range cells {
 		if goLine == "" || matrix.CompareGo(c.Go, goLine) >= 0 {
@@ -180,8 +190,8 @@ func compileCell(cells []matrix.Cell, goLine string, native matrix.Arch) (matrix
 		}
 	}
 	for _, pick := range []func(matrix.Cell) bool{
-		func(c matrix.Cell) bool { return c.Arch == native },
-		func(c matrix.Cell) bool { return native != "" && c.Arch.RunsNativelyOn(native) },
+		func(c matrix.Cell) bool { return c.Arch == native(c) },
+		func(c matrix.Cell) bool { return native(c) != "" && c.Arch.RunsNativelyOn(native(c)) },
 		func(matrix.Cell) bool { return true },
 	} {
 		if i := slices.IndexFunc(runnable, pick); i >= 0 {

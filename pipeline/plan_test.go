@@ -220,8 +220,13 @@ func TestCompileTargetsInOneNativeCell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, ok := compileCell([]matrix.Cell{p.Specs[1].Cell, p.Specs[0].Cell}, "", matrix.AMD64); !ok || c.Arch != matrix.I386 {
+	if c, ok := compileCell([]matrix.Cell{p.Specs[1].Cell, p.Specs[0].Cell}, "", policies.Traits{NativeArch: matrix.AMD64}); !ok || c.Arch != matrix.I386 {
 		t.Errorf("without an amd64 cell the native 386 one compiles, got %v", c)
+	}
+	// With an s390x machine (--endpoint), the s390x cell compiles there natively.
+	s390x := policies.Traits{NativeArch: matrix.AMD64, Platforms: map[string]policies.Traits{"linux/s390x": {NativeArch: matrix.S390X}}}
+	if c, ok := compileCell([]matrix.Cell{p.Specs[1].Cell, p.Specs[0].Cell}, "", s390x); !ok || c.Arch != matrix.S390X {
+		t.Errorf("the cell native on its endpoint compiles, got %v", c)
 	}
 	if _, err := (Request{Compile: []string{"windows"}}).Inputs([]byte("module m\n"), nil, ""); err == nil || !strings.HasPrefix(err.Error(), "--compile: ") {
 		t.Errorf("bad target: %v", err)

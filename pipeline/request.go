@@ -70,6 +70,10 @@ type Request struct {
 	// MirrorFlag ("--registry-mirror", also when empty) or MirrorEnv
 	// ("PARITY_REGISTRY_MIRROR": the user never typed the flag).
 	MirrorFrom string
+	// Shard ("I/N") and ShardPackages: the run is one shard of its cells'
+	// packages (see Args.Shard).
+	Shard         string
+	ShardPackages []string
 }
 
 // SplitList splits "a,b c" into its items; flags accept either separator.
@@ -96,6 +100,9 @@ func (r Request) Inputs(goMod, lock []byte, lockName string) (Inputs, error) {
 		return in, err
 	}
 	if in.Recheck, err = r.recheck(); err != nil {
+		return in, err
+	}
+	if in.Shard, err = r.shard(); err != nil {
 		return in, err
 	}
 	if in.Policy.CacheScope == "" {

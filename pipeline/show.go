@@ -21,7 +21,19 @@ func WritePlan(w io.Writer, p Plan, rt policies.Traits) error {
 	fmt.Fprintf(w, "module %s (go %s), pins: %s, runtime: %s (native %s)\n\n", p.Module, orDash(p.GoLine), p.Pins, rt.Name, rt.NativeArch)
 	common := commonDecisions(p.Specs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CELL\tIMAGE\tRUNS\tRACE\tSTEPS")
+	// With several machines (--endpoint), the table says which runs each.
+	placed := slices.ContainsFunc(p.Specs, func(s job.Spec) bool { return decisionOf(s, policies.IDEndpoint) != "" })
+	where := func(s job.Spec) string {
+		if !placed {
+			return ""
+		}
+		return decisionOf(s, policies.IDEndpoint) + "\t"
+	}
+	if placed {
+		fmt.Fprint(tw, "CELL\tIMAGE\tENDPOINT\tRUNS\tRACE\tSTEPS\n")
+	} else {
+		fmt.Fprintln(tw, "CELL\tIMAGE\tRUNS\tRACE\tSTEPS")
+	}
 	for _, s := range p.Specs {
 		var steps []string
 		for _, st := range s.Steps {
@@ -34,7 +46,7 @@ func WritePlan(w io.Writer, p Plan, rt policies.Traits) error {
 		if s.NotRunnable != "" {
 			steps = []string{"not runnable"}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Cell, s.Image, runsOn(s, rt), race, strings.Join(steps, ", "))
+		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\n", s.Cell, s.Image, where(s), runsOn(s, rt.For(s.Platform)), race, strings.Join(steps, ", "))
 	}
 	tw.Flush()
 	if len(common) > 0 {
@@ -83,6 +95,16 @@ func runsOn(s job.Spec, rt policies.Traits) string {
 		how += " (" + strings.Join(what, ", ") + ")"
 	}
 	return how
+}
+
+// decisionOf is the effect of the spec's decision of policy id, or "".
+func decisionOf(s job.Spec, id string) string {
+	for _, d := range s.Decisions {
+		if d.Policy == id {
+			return d.Effect
+		}
+	}
+	return ""
 }
 
 func commonDecisions(specs []job.Spec) []job.Decision {

@@ -172,6 +172,28 @@ type Traits struct {
 	UserTmpfs       bool
 	HostMemoryBytes int64 // memory of the host the containers run on; 0 = unknown
 	HostCPUs        int   // its cores; 0 = unknown
+
+	// Endpoint names the machine these cells run on when the run has more
+	// than one, or one that is not this host ("linux/arm64=ssh://u@arm",
+	// "default (unix:///var/run/docker.sock)"); "" for the one local
+	// daemon. EndpointWhy says why the cell goes there, EndpointLost why
+	// it cannot be reached (its cells will not run).
+	Endpoint, EndpointWhy, EndpointLost string
+	// SourceCopied: the daemon cannot see this host's files, so the
+	// source (and the CA bundle, and files of other images) reach it as
+	// copies in volumes of its own, mounted read-only.
+	SourceCopied bool
+	// Platforms are the traits of the machines that run some platforms
+	// ("linux/arm64") instead of this one (--endpoint): see For.
+	Platforms map[string]Traits
+}
+
+// For returns the traits of the machine that runs platform's cells.
+func (t Traits) For(platform string) Traits {
+	if o, ok := t.Platforms[platform]; ok {
+		return o
+	}
+	return t
 }
 
 func (o Options) withDefaults() Options {

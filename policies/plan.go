@@ -36,6 +36,7 @@ const (
 	IDDepsEnv     = "deps-env"
 	IDCellTimeout = "cell-timeout"
 	IDCompile     = "compile-targets"
+	IDEndpoint    = "endpoint"
 )
 
 // Mount points inside every cell.
@@ -53,6 +54,7 @@ const (
 // too old) has Spec.NotRunnable set instead, so it still shows in the report.
 func Plan(cell matrix.Cell, pins matrix.Pins, opt Options, rt Traits) (job.Spec, error) {
 	opt = opt.withDefaults()
+	rt = rt.For(cell.Platform())
 	pin, ref, err := pins.Lookup(cell)
 	if err != nil {
 		return job.Spec{}, err
@@ -66,6 +68,7 @@ func Plan(cell matrix.Cell, pins matrix.Pins, opt Options, rt Traits) (job.Spec,
 		Timeout:  opt.CellTimeout,
 	}}
 	p.decide(IDImage, "pinned", "%s, %s selected from the index at run time (pin for go%s/%s)", shortRef(ref), cell.Platform(), pin.Go, pin.Libc)
+	p.endpoint()
 	p.goVersion()
 	p.emulation()
 	cgo := p.cgo()
@@ -98,6 +101,28 @@ func (p *planner) emulated() bool {
 	return p.rt.NativeArch != "" && !p.cell.Arch.RunsNativelyOn(p.rt.NativeArch)
 }
 
+// endpoint says where the cell runs when the run has several machines, or
+// one that is not this host, and why there.
+func (p *planner) endpoint() {
+	rt := p.rt
+	switch {
+	case rt.Endpoint == "":
+	case rt.EndpointLost != "":
+		p.decide(IDEndpoint, rt.Endpoint, "%s; unreachable (%s): this cell will be reported runtime-lost, the others run", rt.EndpointWhy, rt.EndpointLost)
+	case rt.NativeArch != "":
+		p.decide(IDEndpoint, rt.Endpoint, "%s; its machine: %s, %s", rt.EndpointWhy, rt.NativeArch, hostSize(rt))
+	default:
+		p.decide(IDEndpoint, rt.Endpoint, "%s", rt.EndpointWhy)
+	}
+}
+
+func hostSize(rt Traits) string {
+	if rt.HostCPUs == 0 || rt.HostMemoryBytes == 0 {
+		return "cores and memory unknown"
+	}
+	return fmt.Sprintf("%d cores, %.1fGiB", rt.HostCPUs, float64(rt.HostMemoryBytes)/(1<<30))
+}
+
 func (p *planner) goVersion() {
 	if p.opt.GoModGo == "" || matrix.CompareGo(p.cell.Go, p.opt.GoModGo) >= 0 {
 		p.decide(IDGoVersion, "local", "GOTOOLCHAIN=local: tests run on the image's go%s, never a downloaded toolchain", p.cell.Go)
@@ -117,6 +142,15 @@ var EmulationCost = map[matrix.Arch]string{
 	matrix.S390X: "measured 6-7x the wall time of its native amd64 cell, about 9x its CPU time",
 }
 
+// machine is how decisions name the machine the cell runs on: "this", or
+// "the endpoint's" when the run places cells on several (--endpoint).
+func (p *planner) machine() string {
+	if p.rt.Endpoint != "" && p.rt.Endpoint != "default" {
+		return "the endpoint's"
+	}
+	return "this"
+}
+
 func (p *planner) emulation() {
 	switch {
 	case p.emulated():
@@ -124,9 +158,9 @@ func (p *planner) emulation() {
 		if !ok {
 			cost = "not measured here; expect several times, as arm64's"
 		}
-		p.decide(IDEmulation, "qemu", "%s runs under qemu-user emulation on this %s host: slower (%s), -race cannot run, and a syscall qemu-user lacks fails as ENOSYS (confirm such failures on native hardware)", p.cell.Arch, p.rt.NativeArch, cost)
+		p.decide(IDEmulation, "qemu", "%s runs under qemu-user emulation on %s %s host: slower (%s), -race cannot run, and a syscall qemu-user lacks fails as ENOSYS (confirm such failures on native hardware)", p.cell.Arch, p.machine(), p.rt.NativeArch, cost)
 	case p.rt.NativeArch != "" && p.cell.Arch != p.rt.NativeArch:
-		p.decide(IDEmulation, "native", "%s runs natively on this %s host: a %d-bit userland on its 64-bit kernel, no emulation", p.cell.Arch, p.rt.NativeArch, p.cell.Arch.Bits())
+		p.decide(IDEmulation, "native", "%s runs natively on %s %s host: a %d-bit userland on its 64-bit kernel, no emulation", p.cell.Arch, p.machine(), p.rt.NativeArch, p.cell.Arch.Bits())
 	}
 }
 
@@ -225,6 +259,8 @@ func (p *planner) filesystem() {
 		} else {
 			p.decide(IDSource, "copy", "tests run in a writable copy of the module at %s, a directory of the test step's own layer owned by the test user (%s mounts tmpfs root-owned; no size cap), kept with the step's cached result; go.mod and go.sum stay read-only on top; the module itself stays read-only at %s", CopyDir, p.rt.Name, SrcDir)
 		}
+	} else if p.rt.SourceCopied {
+		p.decide(IDSource, "read-only", "the module, go.mod and go.sum included, is copied through the Engine API into a volume of the daemon at %s (it cannot see this host's files), mounted read-only at %s (--source-mode=copy gives tests a writable copy)", p.rt.Endpoint, SrcDir)
 	} else {
 		p.decide(IDSource, "read-only", "the module, go.mod and go.sum included, is mounted read-only at %s (--source-mode=copy gives tests a writable copy)", SrcDir)
 	}

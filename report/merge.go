@@ -25,6 +25,10 @@ func Merge(reports ...Report) (Report, error) {
 	if len(reports) == 0 {
 		return Report{}, errors.New("merge: no reports")
 	}
+	reports, err := FoldShards(reports) // shards of a cell become one cell first
+	if err != nil {
+		return Report{}, err
+	}
 	first := reports[0]
 	m := Report{
 		SchemaVersion: first.SchemaVersion,

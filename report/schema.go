@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/parity-ci/parity/job"
@@ -47,6 +48,11 @@ type Report struct {
 	// stage has work; a run cut short): its verdict is not final.
 	PendingRuns    int `json:"pendingRuns,omitempty"`
 	PendingExplain int `json:"pendingExplain,omitempty"`
+
+	// Shard is set when the run tested one shard of its cells' packages
+	// (--shard I/N): Merge folds the shards of a cell back into one cell
+	// (shard.go). Options.Packages stays the cell's whole patterns.
+	Shard *Shard `json:"shard,omitempty"`
 }
 
 // Levels state how the report's claims were decided.
@@ -62,6 +68,17 @@ type Levels struct {
 	Looks      []int `json:"looks"`
 	OrderLooks []int `json:"orderLooks"`
 }
+
+// Shard identifies one of the Total package sets a cell was split into
+// (parity plan --shards), and which packages it tested.
+type Shard struct {
+	Index    int      `json:"index"` // 1-based
+	Total    int      `json:"total"`
+	Packages []string `json:"packages"` // as go test was given them
+}
+
+// String is "I/N", as --shard takes it.
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Total) }
 
 // Tool is the program that wrote the report.
 type Tool struct {
@@ -203,6 +220,9 @@ type Step struct {
 	// StderrTail is the end of stderr of a failed step other than the test
 	// step (whose output is in the tests and Cell.Output).
 	StderrTail string `json:"stderrTail,omitempty"`
+	// Shard is the shard ("2/3") whose run the step was, in a cell folded
+	// from shards by Merge.
+	Shard string `json:"shard,omitempty"`
 }
 
 // TestRow is one test (or one package: Test == "") across the cells.
@@ -371,4 +391,5 @@ type Origin struct {
 	Tool      Tool      `json:"tool"`
 	CreatedAt time.Time `json:"createdAt"`
 	Cells     []string  `json:"cells"`
+	Shard     *Shard    `json:"shard,omitempty"` // the input was this shard of its cells
 }

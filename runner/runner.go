@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -293,12 +294,19 @@ func foreignPlatform(spec job.Spec, msg string) string {
 	return fmt.Sprintf("the runtime's host cannot run %s programs: %s; %s", spec.Platform, fix, msg)
 }
 
+// ErrRuntimeLost marks an error of Runtime.Start that says the machine the
+// cell was to run on is gone or cannot be reached (a lost --endpoint): the
+// cell is the machine's outcome, runtime-lost, like one lost mid-step.
+var ErrRuntimeLost = errors.New("runtime lost")
+
 func startFailure(ctx context.Context, err error) (job.Status, string) {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return job.StatusTimeout, "timed out while preparing the cell: " + err.Error()
 	case ctx.Err() != nil:
 		return job.StatusCancelled, "cancelled while preparing the cell"
+	case errors.Is(err, ErrRuntimeLost):
+		return job.StatusRuntimeLost, firstLine(err.Error())
 	}
 	return job.StatusError, err.Error()
 }
@@ -324,9 +332,39 @@ func lostMessage(spec job.Spec, sr job.StepResult) string {
 	who := orRuntime(sr.Err)
 	msg := fmt.Sprintf("the %s went away during %s of %s (%s): its exit status is unknown", who, sr.Name, spec.Cell, firstLine(sr.Err))
 	if who == "daemon" {
-		msg += "; its containers may be left behind: `parity clean` removes them"
+		clean := "`parity clean`"
+		if env := endpointEnv(sr.Err); env != "" {
+			// The daemon of an --endpoint is not the default one.
+			clean = "`" + env + " parity clean`"
+		}
+		msg += "; its containers may be left behind: " + clean + " removes them"
 	}
 	return msg
+}
+
+// endpointEnv is the environment that points the docker client at the
+// endpoint a runtime's error names ("endpoint linux/arm64=ssh://arm: ..."):
+// DOCKER_HOST, and the endpoint's TLS certificates; "" for none.
+func endpointEnv(err string) string {
+	rest, ok := strings.CutPrefix(err, "endpoint ")
+	if !ok {
+		return ""
+	}
+	ep, _, _ := strings.Cut(rest, ": ")
+	_, raw, ok := strings.Cut(ep, "=")
+	u, perr := url.Parse(raw)
+	if !ok || perr != nil || strings.ContainsAny(raw, " \n") {
+		return ""
+	}
+	env := ""
+	if certs := u.Query().Get("certs"); certs != "" {
+		env = "DOCKER_CERT_PATH=" + certs + " "
+		if u.Query().Get("tlsverify") != "0" {
+			env += "DOCKER_TLS_VERIFY=1 "
+		}
+	}
+	u.RawQuery = ""
+	return env + "DOCKER_HOST=" + u.String()
 }
 
 func orRuntime(err string) string {

@@ -203,6 +203,8 @@ func TestClassify(t *testing.T) {
 		// Measured (case 9): a lost daemon tells what is known and what to do.
 		{"daemon lost, what to do", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}, nil, job.StatusRuntimeLost, "`parity clean` removes them", true},
 		{"daemon lost, no exit status", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "wait: unexpected EOF"}, nil, job.StatusRuntimeLost, "its exit status is unknown", true},
+		{"endpoint lost", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "endpoint linux/arm64=ssh://ci@arm: wait: unexpected EOF"}, nil, job.StatusRuntimeLost, "(endpoint linux/arm64=ssh://ci@arm: wait: unexpected EOF): its exit status is unknown; its containers may be left behind: `DOCKER_HOST=ssh://ci@arm parity clean` removes them", true},
+		{"tls endpoint lost", job.StepResult{Name: job.StepTest, RuntimeLost: true, Err: "endpoint linux/arm64=tcp://arm:2376?certs=/c: wait: EOF"}, nil, job.StatusRuntimeLost, "`DOCKER_CERT_PATH=/c DOCKER_TLS_VERIFY=1 DOCKER_HOST=tcp://arm:2376 parity clean` removes them", true},
 		{"go test broke", job.StepResult{Name: job.StepTest, ExitCode: 1, Stderr: "go: cannot find main module\n"}, nil, job.StatusError, "cannot find main module", true},
 		{"runtime failed", job.StepResult{Name: job.StepDeps, Err: "create container: no such image"}, nil, job.StatusError, "deps: create container", true},
 	} {

@@ -43,6 +43,13 @@ type runFlags struct {
 	explain     string
 	goprivate   string
 	revision    string
+	// One shard of the cells' packages (parity plan --shards prints them).
+	shard, shardPackages string
+	// --endpoint PLATFORM=URL: the daemon that runs a platform's cells.
+	endpoints multiFlag
+	// plan only: split each cell's packages into this many shards.
+	shards  int
+	timings string
 }
 
 // modeFlag is auto, on or off, and reads like a boolean flag: "--short"
@@ -127,12 +134,24 @@ func newRunFlags(name string, stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.cacheScope, "cache-scope", "", "prefix of the cache volume names (default: this project's own, from its module path and git root commit or directory; name one to share caches across projects)")
 	fs.StringVar(&f.cacheTrust, "cache-trust", "auto", "trusted: this run may write the caches later runs read (the default branch); untrusted: it reads them and writes nothing (pull requests, forks); auto: from the CI's environment (GitHub Actions, GitLab CI, Buildkite), trusted outside CI")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "restore the caches from this directory before the run and, when the run is trusted, save them there after it: one directory for a CI cache step (actions/cache, GitLab cache:) to carry between machines (Docker runtime)")
+	fs.StringVar(&f.shard, "shard", "", "run one shard of each cell's packages, I/N as parity plan --shards prints it (the report records it; merge folds the shards)")
+	fs.StringVar(&f.shardPackages, "shard-packages", "", "the packages of that shard, as parity plan --shards prints them (go test gets these; --packages stays the cells' whole patterns)")
+	fs.Var(&f.endpoints, "endpoint", "PLATFORM=URL: run that platform's cells on this Docker daemon (repeatable), e.g. linux/arm64=ssh://user@arm-host; unix://, tcp:// (TLS: ?certs=DIR) or ssh://; other cells use the default daemon")
 	fs.StringVar(&f.profile, "profile", "", "pre-push: only the cells of this machine's arch")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress on stderr")
 	fs.StringVar(&f.out, "out", "", "write summary.md, junit.xml and report.json into this directory")
 	fs.StringVar(&f.jsonOut, "json", "", "write the JSON report to this file")
 	fs.StringVar(&f.junitOut, "junit", "", "write JUnit XML to this file")
 	fs.StringVar(&f.markdownOut, "markdown", "", "write the Markdown summary to this file")
+	return fs, f
+}
+
+// newPlanFlags are the run flags and plan's own (the Dagger module's plan
+// function takes the same).
+func newPlanFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
+	fs, f := newRunFlags("plan", stderr)
+	fs.IntVar(&f.shards, "shards", 0, "print, as one line of JSON a CI matrix reads, each cell's packages split into this many sets of equal recorded test time")
+	fs.StringVar(&f.timings, "timings", "", "with --shards: a previous report.json whose package times balance the shards (default: split by package count)")
 	return fs, f
 }
 
@@ -198,6 +217,7 @@ func (f *runFlags) request() (pipeline.Request, error) {
 		Reruns: f.reruns, ReRunsMax: f.rerunsMax, FailOnFlaky: f.failOnFlaky, Explain: f.explain,
 		CacheScope: f.cacheScope, CacheTrust: f.cacheTrust, RegistryMirror: f.mirror, DepsEnv: f.depsEnv, Goprivate: f.goprivate,
 		AllowDivergence: f.allowDivergence, Revision: f.revision,
+		Shard: f.shard, ShardPackages: []string{f.shardPackages},
 	}
 	h := pipeline.Host{Arch: goruntime.GOARCH, SourceID: sourceIdentity(f.source), MirrorFrom: "--registry-mirror", DepsEnv: map[string]string{}}
 	if !f.set["registry-mirror"] {

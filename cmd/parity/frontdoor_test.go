@@ -68,4 +68,18 @@ func TestFrontDoorsTakeTheSameOptions(t *testing.T) {
 			t.Errorf("pipeline.FrontDoors lists %+v, which neither door has", d)
 		}
 	}
+
+	// plan's own flags are arguments of the module's plan function.
+	pfs, _ := newPlanFlags(io.Discard)
+	var plan []string
+	for _, fn := range fns {
+		if fn.Name == "Plan" {
+			plan = fn.Args
+		}
+	}
+	pfs.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(cli, f.Name) && !slices.Contains(plan, f.Name) {
+			t.Errorf("parity plan --%s has no argument --%s of the Dagger plan function: add it to ci/main.go", f.Name, f.Name)
+		}
+	})
 }

@@ -65,7 +65,13 @@ func cmdRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// --arch say: experiments flip factors towards other cells, whose Specs
 	// are planned here too.
 	in.Matrix, in.Only = reportMatrix(plan.Report)
-	if _, err := pipeline.MakePlan(in, assumedTraits(f.runtime)); err != nil {
+	assumed, err := pipeline.MakePlan(in, assumedTraits(f.runtime))
+	if err != nil {
+		return err
+	}
+	// With --endpoint, each cell's re-runs go to its platform's daemon.
+	eps, err := endpoints(f, assumed)
+	if err != nil {
 		return err
 	}
 	if err := pipeline.CheckSourceDir(f.source, "--source "+f.source); err != nil {
@@ -75,7 +81,7 @@ func cmdRecheck(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	rt, closeRT, err := openRuntime(ctx, f, stderr)
+	rt, closeRT, err := openRuntime(ctx, f, assumed, eps, stderr)
 	if err != nil {
 		undo()
 		return err

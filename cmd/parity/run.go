@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/parity-ci/parity/daggerengine"
 	"github.com/parity-ci/parity/dockerengine"
+	"github.com/parity-ci/parity/job"
 	"github.com/parity-ci/parity/pins"
 	"github.com/parity-ci/parity/pipeline"
 	"github.com/parity-ci/parity/policies"
@@ -36,21 +38,15 @@ type runtime interface {
 }
 
 // openRuntime picks and connects the runtime: Dagger inside `dagger run`
-// (which sets DAGGER_SESSION_PORT), Docker otherwise.
-func openRuntime(ctx context.Context, f *runFlags, stderr io.Writer) (runtime, func(), error) {
-	name := f.runtime
-	if name == "auto" {
-		name = "docker"
-		if os.Getenv("DAGGER_SESSION_PORT") != "" {
-			name = "dagger"
-		}
-	}
-	switch name {
+// (which sets DAGGER_SESSION_PORT), Docker otherwise: the default daemon
+// and one per --endpoint (eps), as many as plan's cells need.
+func openRuntime(ctx context.Context, f *runFlags, plan pipeline.Plan, eps []dockerengine.Endpoint, stderr io.Writer) (runtime, func(), error) {
+	switch runtimeName(f.runtime) {
 	case "docker":
-		e, err := dockerengine.New(ctx, dockerengine.Options{
+		e, err := dockerengine.NewFleet(ctx, dockerengine.Options{
 			SourceDir: f.source,
 			Registry:  pins.Options{Mirror: f.mirror},
-		})
+		}, eps, needsDefault(plan, eps))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -62,11 +58,17 @@ func openRuntime(ctx context.Context, f *runFlags, stderr io.Writer) (runtime, f
 		} else if len(rm.Containers) > 0 {
 			fmt.Fprintf(stderr, "parity: docker: removed %d container(s) left by dead runs\n", len(rm.Containers))
 		}
+		for _, err := range e.Lost() {
+			fmt.Fprintf(stderr, "parity: %v: its cells will be reported runtime-lost\n", err)
+		}
 		// So a person can find this run's containers (and parity clean them).
 		fmt.Fprintf(stderr, "parity: run %s (containers labelled %s=%s)\n", e.RunID(), dockerengine.LabelRun, e.RunID())
 		// The clean-up outlives the run's context, but not a second Ctrl-C.
 		return e, func() { e.CloseContext(cleanupContext(ctx)) }, nil
 	case "dagger":
+		if len(eps) > 0 {
+			return nil, nil, errors.New("--endpoint needs the Docker runtime: a Dagger session runs every cell on its one engine (run one job per engine and merge the reports)")
+		}
 		c, err := dagger.Connect(ctx, dagger.WithLogOutput(stderr))
 		if err != nil {
 			return nil, nil, fmt.Errorf("dagger: %w (run parity inside `dagger run`, or use --runtime=docker)", err)
@@ -80,6 +82,48 @@ func openRuntime(ctx context.Context, f *runFlags, stderr io.Writer) (runtime, f
 		return e, func() { c.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("--runtime %q: want docker, dagger or auto", f.runtime)
+}
+
+// runtimeName resolves --runtime auto: Dagger inside `dagger run`.
+func runtimeName(name string) string {
+	if name == "auto" {
+		name = "docker"
+		if os.Getenv("DAGGER_SESSION_PORT") != "" {
+			name = "dagger"
+		}
+	}
+	return name
+}
+
+// endpoints reads --endpoint and refuses one no cell of the plan uses:
+// a typo would otherwise leave the cells it meant on the default daemon.
+func endpoints(f *runFlags, plan pipeline.Plan) ([]dockerengine.Endpoint, error) {
+	eps, err := dockerengine.ParseEndpoints(f.endpoints)
+	if err != nil {
+		return nil, err
+	}
+	if len(eps) > 0 && runtimeName(f.runtime) == "dagger" {
+		return nil, errors.New("--endpoint needs the Docker runtime: a Dagger session runs every cell on its one engine (run one job per engine and merge the reports)")
+	}
+	for _, ep := range eps {
+		if !slices.ContainsFunc(plan.Specs, func(s job.Spec) bool { return s.Platform == ep.Platform }) {
+			var platforms []string
+			for _, s := range plan.Specs {
+				if !slices.Contains(platforms, s.Platform) {
+					platforms = append(platforms, s.Platform)
+				}
+			}
+			return nil, fmt.Errorf("--endpoint %s: no cell of the matrix is %s (its platforms: %s)", ep, ep.Platform, strings.Join(platforms, ", "))
+		}
+	}
+	return eps, nil
+}
+
+// needsDefault reports whether some cell that runs has no endpoint.
+func needsDefault(plan pipeline.Plan, eps []dockerengine.Endpoint) bool {
+	return slices.ContainsFunc(plan.Specs, func(s job.Spec) bool {
+		return s.NotRunnable == "" && !slices.ContainsFunc(eps, func(ep dockerengine.Endpoint) bool { return ep.Platform == s.Platform })
+	})
 }
 
 // cmdRun is `parity test` and `parity report`.
@@ -109,7 +153,12 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 		return err
 	}
 	// Bad input is reported before any daemon is asked for anything.
-	if _, err := pipeline.MakePlan(in, assumedTraits(f.runtime)); err != nil {
+	assumed, err := pipeline.MakePlan(in, assumedTraits(f.runtime))
+	if err != nil {
+		return err
+	}
+	eps, err := endpoints(f, assumed)
+	if err != nil {
 		return err
 	}
 	if err := pipeline.CheckSourceDir(f.source, "--source "+userSource); err != nil {
@@ -120,7 +169,7 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	rt, closeRT, err := openRuntime(ctx, f, stderr)
+	rt, closeRT, err := openRuntime(ctx, f, assumed, eps, stderr)
 	if err != nil {
 		undo() // no run, no report: leave no empty directory behind
 		return err
@@ -148,6 +197,7 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 		Tool: "parity", Version: toolVersion(), Revision: cmp.Or(f.revision, gitRevision(f.source)), Dir: gitDir(f.source), GoSum: goSumDigest(f.source),
 		Options: in.Policy, AllowDivergence: f.allowDivergence,
 	})
+	rep.Shard = in.Shard
 	if printer != nil {
 		printer.Close()
 	}
@@ -187,7 +237,7 @@ func reexecUnderDagger(ctx context.Context, daggerBin string, args []string, std
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, f := newRunFlags("plan", stderr)
+	fs, f := newPlanFlags(stderr)
 	var err error
 	if f.set, err = parseFlags(fs, args, stdout); err != nil {
 		return flagErr(err)
@@ -207,7 +257,15 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	traits, err := planTraits(ctx, f)
+	assumed, err := pipeline.MakePlan(in, assumedTraits(f.runtime))
+	if err != nil {
+		return err
+	}
+	eps, err := endpoints(f, assumed)
+	if err != nil {
+		return err
+	}
+	traits, err := planTraits(ctx, f, assumed, eps)
 	if err != nil {
 		return err
 	}
@@ -215,17 +273,55 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if f.set["shards"] || f.set["timings"] {
+		return writeShards(f, plan, in, stdout, stderr)
+	}
 	return pipeline.WritePlan(stdout, plan, traits)
 }
 
+// writeShards prints the shards of every cell as one line of JSON (for
+// GitHub's fromJSON through $GITHUB_OUTPUT), and how balanced they are on
+// stderr. The packages are found in the source without the go command.
+func writeShards(f *runFlags, plan pipeline.Plan, in pipeline.Inputs, stdout, stderr io.Writer) error {
+	if f.shard != "" {
+		return errors.New("plan: --shards splits whole cells: leave out --shard")
+	}
+	o := pipeline.ShardOptions{N: f.shards, Patterns: in.Policy.Packages, Tags: in.Policy.Tags}
+	if f.timings != "" {
+		fh, err := os.Open(f.timings)
+		if err != nil {
+			return fmt.Errorf("--timings: %w", err)
+		}
+		rep, err := report.Read(fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("--timings %s: %w", f.timings, err)
+		}
+		o.Timings = &rep
+	}
+	src := os.DirFS(f.source)
+	o.Packages = func(t pipeline.BuildTarget) ([]pipeline.SourcePackage, error) {
+		return pipeline.FindPackages(src, in.Policy.Packages, t)
+	}
+	m, err := pipeline.PlanShards(plan, o)
+	if err != nil {
+		return err
+	}
+	for _, line := range pipeline.ShardBalance(m, o.Timings != nil) {
+		fmt.Fprintln(stderr, "parity:", line)
+	}
+	return json.NewEncoder(stdout).Encode(m)
+}
+
 // planTraits are the runtime's traits without running anything: asked of
-// the Docker daemon when one answers, else assumed.
-func planTraits(ctx context.Context, f *runFlags) (policies.Traits, error) {
+// the Docker daemons (the default one and each --endpoint's) when they
+// answer, else assumed. Connecting touches nothing.
+func planTraits(ctx context.Context, f *runFlags, plan pipeline.Plan, eps []dockerengine.Endpoint) (policies.Traits, error) {
 	t := assumedTraits(f.runtime)
 	if t.Name == "docker" {
-		if e, err := dockerengine.New(ctx, dockerengine.Options{}); err == nil {
-			defer e.Close()
-			return e.Traits(), nil
+		if fl, err := dockerengine.NewFleet(ctx, dockerengine.Options{}, eps, needsDefault(plan, eps)); err == nil {
+			defer fl.Close()
+			return fl.Traits(), nil
 		}
 	}
 	if t.Name == "" {

@@ -1,0 +1,3 @@
+module example.com/endpoints
+
+go 1.26
