@@ -202,9 +202,20 @@ type (
 	SecretID    = pub.SecretID
 )
 `,
+		// The generated main imports Dagger's telemetry module, which no
+		// go.mod pins: tidy takes its latest version, whose otel can meet the
+		// SDK's otel/log replace in an import cycle (measured on an engine,
+		// 2026-12-07), so the stand-in imports what the generated code does.
 		"dagger.gen.go": `package main
 
-import "dagger/ci/internal/dagger"
+import (
+	"dagger/ci/internal/dagger"
+
+	_ "github.com/dagger/otel-go"
+	_ "go.opentelemetry.io/otel"
+	_ "go.opentelemetry.io/otel/sdk/resource"
+	_ "go.opentelemetry.io/otel/trace"
+)
 
 var dag *dagger.Client
 
