@@ -202,10 +202,11 @@ type (
 	SecretID    = pub.SecretID
 )
 `,
-		// The generated main imports Dagger's telemetry module, which no
-		// go.mod pins: tidy takes its latest version, whose otel can meet the
-		// SDK's otel/log replace in an import cycle (measured on an engine,
-		// 2026-12-07), so the stand-in imports what the generated code does.
+		// The generated main imports Dagger's telemetry module, which the
+		// SDK's go.mod does not pin: unless ci/go.mod does, tidy takes its
+		// latest version, whose otel can meet the SDK's otel/log replace in
+		// an import cycle (measured on an engine, 2026-12-07), so the
+		// stand-in imports what the generated code does.
 		"dagger.gen.go": `package main
 
 import (
