@@ -362,7 +362,7 @@ func TestMergeAcrossCheckouts(t *testing.T) {
 	}
 }
 
-// Issue 22, measured: a test failing about 70% of its runs on musl and
+// Issue 22, measured: a test failing most of its runs on musl and
 // never on glibc, run as one job per libc and merged, came out "FLAKY" and
 // green where one run over both cells found an intermittent libc
 // divergence: a lone cell has no other side to compare, and the merge

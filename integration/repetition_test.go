@@ -210,7 +210,7 @@ func TestOrderDependentFailure(t *testing.T) {
 	t.Logf("cause: %s; %s", row.Cause.Text, row.Cause.Evidence)
 }
 
-// Cases 2 and 3: a test failing about 70% of its runs on musl (its first
+// Cases 2 and 3: a test failing three runs in four on musl (its first
 // run always) and never on glibc is an intermittent divergence on libc,
 // decided on alone re-runs (up to --reruns-max 20 here: two cells, one a
 // side, need more runs than eight), not flaky; and no experiment confirms

@@ -1,7 +1,7 @@
 //go:build cgo
 
-// Package intermittent plants a musl-only failure that happens on about
-// 70% of the runs.
+// Package intermittent plants a musl-only failure that happens on three
+// runs in four.
 package intermittent
 
 /*
