@@ -145,19 +145,7 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 			return reexecUnderDagger(ctx, dg, append([]string{name}, args...), stdout, stderr)
 		}
 	}
-	if err := preflight(f); err != nil {
-		return err
-	}
-	in, err := f.inputs()
-	if err != nil {
-		return err
-	}
-	// Bad input is reported before any daemon is asked for anything.
-	assumed, err := pipeline.MakePlan(in, assumedTraits(f.runtime))
-	if err != nil {
-		return err
-	}
-	eps, err := endpoints(f, assumed)
+	in, assumed, eps, err := checkedInput(f)
 	if err != nil {
 		return err
 	}
@@ -217,6 +205,28 @@ func cmdRun(ctx context.Context, name string, args []string, stdout, stderr io.W
 	return nil
 }
 
+// checkedInput checks the flags and plans on the traits the runtime is
+// assumed to have, with the endpoints parsed against that plan: bad input
+// is reported before any daemon is asked for anything.
+func checkedInput(f *runFlags) (pipeline.Inputs, pipeline.Plan, []dockerengine.Endpoint, error) {
+	if err := preflight(f); err != nil {
+		return pipeline.Inputs{}, pipeline.Plan{}, nil, err
+	}
+	in, err := f.inputs()
+	if err != nil {
+		return pipeline.Inputs{}, pipeline.Plan{}, nil, err
+	}
+	assumed, err := pipeline.MakePlan(in, assumedTraits(f.runtime))
+	if err != nil {
+		return pipeline.Inputs{}, pipeline.Plan{}, nil, err
+	}
+	eps, err := endpoints(f, assumed)
+	if err != nil {
+		return pipeline.Inputs{}, pipeline.Plan{}, nil, err
+	}
+	return in, assumed, eps, nil
+}
+
 // reexecUnderDagger runs this same command inside `dagger run`, which hands
 // it a Dagger session: the pre-push profile prefers Dagger when it is there.
 func reexecUnderDagger(ctx context.Context, daggerBin string, args []string, stdout, stderr io.Writer) error {
@@ -250,18 +260,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("plan: --%s: plan runs nothing and writes no report (use it with parity test or parity report)", o)
 		}
 	}
-	if err := preflight(f); err != nil {
-		return err
-	}
-	in, err := f.inputs()
-	if err != nil {
-		return err
-	}
-	assumed, err := pipeline.MakePlan(in, assumedTraits(f.runtime))
-	if err != nil {
-		return err
-	}
-	eps, err := endpoints(f, assumed)
+	in, assumed, eps, err := checkedInput(f)
 	if err != nil {
 		return err
 	}
