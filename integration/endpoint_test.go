@@ -26,8 +26,8 @@ import (
 	"github.com/parity-ci/parity/testjson"
 )
 
-// forwarder is a tcp:// endpoint on loopback for the daemon's unix
-// socket: a second way to the same daemon, which cut() takes away as a
+// forwarder is another way to the daemon's unix socket (a tcp:// endpoint
+// on loopback, or a unix socket of its own), which cut() takes away as a
 // network would (listener and every connection closed).
 type forwarder struct {
 	ln    net.Listener
@@ -35,13 +35,26 @@ type forwarder struct {
 	conns []net.Conn
 }
 
+// forward is a tcp:// endpoint on loopback for the daemon's socket.
 func forward(t *testing.T, socket string) *forwarder {
+	return forwardFrom(t, "tcp", "127.0.0.1:0", socket)
+}
+
+// forwardFrom listens on network and addr and forwards each connection to
+// the daemon's socket, half-closing like the two ends would: the attach
+// stream ends with the daemon's side of the connection.
+func forwardFrom(t *testing.T, network, addr, socket string) *forwarder {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &forwarder{ln: ln}
+	closeWrite := func(c net.Conn) {
+		if cw, ok := c.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+	}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -56,15 +69,15 @@ func forward(t *testing.T, socket string) *forwarder {
 			f.mu.Lock()
 			f.conns = append(f.conns, c, d)
 			f.mu.Unlock()
-			go func() { io.Copy(d, c); d.(*net.UnixConn).CloseWrite() }()
-			go func() { io.Copy(c, d); c.(*net.TCPConn).CloseWrite() }()
+			go func() { io.Copy(d, c); closeWrite(d) }()
+			go func() { io.Copy(c, d); closeWrite(c) }()
 		}
 	}()
 	t.Cleanup(f.cut)
 	return f
 }
 
-func (f *forwarder) url() string { return "tcp://" + f.ln.Addr().String() }
+func (f *forwarder) url() string { return f.ln.Addr().Network() + "://" + f.ln.Addr().String() }
 
 func (f *forwarder) cut() {
 	f.ln.Close()
@@ -170,22 +183,8 @@ func TestEndpoints(t *testing.T) {
 		ctx, stop := context.WithCancel(context.Background())
 		defer stop()
 		seen := watchCreates(t, ctx, real, fleet.RunID())
-		goMod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, err := req.Inputs(goMod, h.lock, "test lock")
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Policy = depsPolicy(in.Policy)
-		plan, err := pipeline.MakePlan(in, fleet.Traits())
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		rep := pipeline.Execute(context.Background(), plan, fleet, opt, pipeline.Meta{Tool: "parity", Version: "test", Options: in.Policy})
-		t.Logf("run %s: %d cells in %s", fleet.RunID(), len(plan.Specs), time.Since(start).Round(time.Second))
+		t.Logf("run %s", fleet.RunID())
+		rep, plan := h.runIn(t, context.Background(), fleet, dir, req, opt)
 		fleet.Close()
 		time.Sleep(time.Second) // the last events
 		return rep, plan, fleet, seen

@@ -209,8 +209,15 @@ func (h *harness) run(t *testing.T, ctx context.Context, eng *dockerengine.Engin
 	return h.runIn(t, ctx, eng, h.fixDir, req, opt)
 }
 
+// describedRuntime is a runtime that says what it honours: an engine, or a
+// fleet of them.
+type describedRuntime interface {
+	runner.Runtime
+	Traits() policies.Traits
+}
+
 // runIn plans and executes the module in dir with the harness's pins.
-func (h *harness) runIn(t *testing.T, ctx context.Context, eng *dockerengine.Engine, dir string, req pipeline.Request, opt runner.Options) (report.Report, pipeline.Plan) {
+func (h *harness) runIn(t *testing.T, ctx context.Context, eng describedRuntime, dir string, req pipeline.Request, opt runner.Options) (report.Report, pipeline.Plan) {
 	t.Helper()
 	goMod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {

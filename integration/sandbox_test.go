@@ -2,8 +2,6 @@ package integration
 
 import (
 	"context"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,27 +157,7 @@ func TestHangs(t *testing.T) { time.Sleep(10 * time.Minute) }
 }
 
 // sandboxDir writes sandboxModule where a container can read it.
-func sandboxDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range sandboxModule {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The steps run as uid 65534.
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	return dir
-}
+func sandboxDir(t *testing.T) string { return moduleDir(t, sandboxModule) }
 
 // runSandbox runs packages of the sandbox module in the glibc/amd64 cell,
 // race off (quick, and small enough for tight memory limits).
@@ -345,43 +323,8 @@ func TestDaemonLostMidStep(t *testing.T) {
 	if target == real.Client().DaemonHost() {
 		t.Skip("the daemon is not on a unix socket")
 	}
-	sock := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("unix", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, d)
-			mu.Unlock()
-			// Half-close like the two ends would: the attach stream ends
-			// with the daemon's side of the connection.
-			go func() { io.Copy(d, c); d.(*net.UnixConn).CloseWrite() }()
-			go func() { io.Copy(c, d); c.(*net.UnixConn).CloseWrite() }()
-		}
-	}()
-	cut := func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}
-	t.Cleanup(cut)
-	t.Setenv("DOCKER_HOST", "unix://"+sock)
+	fwd := forwardFrom(t, "unix", filepath.Join(t.TempDir(), "docker.sock"), target)
+	t.Setenv("DOCKER_HOST", fwd.url())
 	eng, err := dockerengine.New(context.Background(), dockerengine.Options{SourceDir: dir, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +338,7 @@ func TestDaemonLostMidStep(t *testing.T) {
 			real.Client().ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
 		}
 	})
-	_, res := h.runSandbox(t, context.Background(), eng, dir, pipeline.Request{Packages: []string{"./hang/"}, CacheScope: scope(t, real)}, onTestStep(cut))
+	_, res := h.runSandbox(t, context.Background(), eng, dir, pipeline.Request{Packages: []string{"./hang/"}, CacheScope: scope(t, real)}, onTestStep(fwd.cut))
 	t.Logf("%s: %s", res.Status, res.Message)
 	test, _ := res.Step(job.StepTest)
 	if res.Status != job.StatusRuntimeLost || !test.RuntimeLost || !strings.Contains(res.Message, "go1.26.8/glibc/amd64") || !strings.Contains(res.Message, "test") || strings.Contains(res.Message, "\n") {
