@@ -228,10 +228,11 @@ func intermittentMusl(ctx context.Context, sc Scale) ([]Row, error) {
 		i := slices.IndexFunc(r.Divergences, func(d report.Divergence) bool {
 			return d.Test == "TestOftenOnMusl" && slices.Contains(d.Axes, "libc")
 		})
-		found += boolInt(row.Divergent && i >= 0)
+		ok := row.Divergent && i >= 0
+		found += boolInt(ok)
 		// "Intermittent" is descriptive: a 70% failure that failed every
 		// run up to the decision is told as tested, not intermittent.
-		steady += boolInt(row.Divergent && i >= 0 && !r.Divergences[i].Intermittent)
+		steady += boolInt(ok && !r.Divergences[i].Intermittent)
 		runs += float64(aloneRunsPerCell(row))
 	})
 	if err != nil {
